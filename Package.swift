@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+import Foundation
+
+// TEMP(dev): lets the lead build without the model module while it is being written.
+let skipModel = ProcessInfo.processInfo.environment["WS_NO_MODEL"] != nil
+
+/// WaferScope: an instrumented wafer-scale mesh simulator for LLM inference.
+///
+/// Module layering (dependencies point downwards only):
+///   waferscope (CLI)
+///   WaferRender (Cairo) -> WaferAnalysis -> WaferTrace -> WaferSpec
+///   WaferMesh (engine) -> WaferTrace, WaferSpec
+///   WaferModel (GGUF, tokenizer, dense reference) -> nothing of ours
+let package = Package(
+    name: "WaferScope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "waferscope", targets: ["waferscope"]),
+        .library(name: "WaferMesh", targets: ["WaferMesh"]),
+        .library(name: "WaferTrace", targets: ["WaferTrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "WaferSpec"),
+        .target(name: "WaferTrace", dependencies: ["WaferSpec"]),
+        .target(name: "WaferMesh", dependencies: ["WaferSpec", "WaferTrace"]),
+        .target(name: "WaferAnalysis", dependencies: ["WaferSpec", "WaferTrace"]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .target(name: "WaferRender", dependencies: ["CCairo", "WaferSpec", "WaferTrace", "WaferAnalysis"]),
+        .executableTarget(
+            name: "waferscope",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "WaferSpec", "WaferTrace", "WaferMesh", "WaferAnalysis", "WaferRender",
+            ] + (skipModel ? [] : ["WaferModel"]) + [
+            ]
+        ),
+        .testTarget(name: "WaferSpecTests", dependencies: ["WaferSpec"]),
+        .testTarget(name: "WaferTraceTests", dependencies: ["WaferTrace", "WaferSpec"]),
+        .testTarget(name: "WaferMeshTests", dependencies: ["WaferMesh", "WaferTrace", "WaferSpec"]),
+        .testTarget(name: "WaferRenderTests", dependencies: ["WaferRender", "WaferAnalysis", "WaferTrace", "WaferSpec"]),
+    ] + (skipModel ? [] : [
+        .target(name: "WaferModel"),
+        .testTarget(name: "WaferModelTests", dependencies: ["WaferModel"]),
+    ])
+)

@@ -1,0 +1,238 @@
+import Foundation
+import WaferSpec
+
+/// Collects what a run did and writes it as a `.wtrace` file, or keeps it in memory.
+///
+/// The engine reports every span, message, link occupancy and allocation peak here; the
+/// recorder decides what to keep from the `detail` level and the optional region and time
+/// filters (which apply to spans and messages only: totals are always exact). Chunks are
+/// flushed to `<path>.partial` as they fill, and the file is renamed to `path` by `finish`,
+/// so a run that dies leaves a readable partial trace and never a half-written final one.
+public final class TraceRecorder {
+    public let spec: MeshSpec
+    public let geometry: MeshGeometry
+    public let detail: TraceDetail
+    /// Spans and messages are kept only when they touch this region (full detail).
+    public var region: CoreRegion?
+    /// Spans and messages are kept only when they overlap this window (full detail).
+    public var window: CycleWindow?
+    /// Free-form run metadata, written in the footer (command, algorithm, errors, …).
+    public var metadata: [String: String]
+
+    public private(set) var summary = RunSummary()
+    public private(set) var linkTotals: LinkTotals
+    public private(set) var coreTotals: CoreTotals
+    var windows: LinkWindowAccumulator?
+
+    private(set) var labels: [String] = []
+    private var labelIDs: [String: Int32] = [:]
+    private var labelsFlushed = 0
+    private(set) var spans: [Span] = []
+    private(set) var messages: [MessageRecord] = []
+    private(set) var kernels: [KernelMark] = []
+    private(set) var violations: [Violation] = []
+
+    private let path: String?
+    private var handle: FileHandle?
+    private var finished = false
+
+    /// - Parameters:
+    ///   - path: where to write the trace; nil keeps everything in memory (`finish` returns it).
+    public init(spec: MeshSpec, detail: TraceDetail, path: String? = nil,
+                metadata: [String: String] = [:]) throws {
+        self.spec = spec
+        geometry = MeshGeometry(spec)
+        self.detail = detail
+        self.metadata = metadata
+        self.path = path
+        linkTotals = LinkTotals(linkCount: geometry.linkCount)
+        coreTotals = CoreTotals(coreCount: geometry.coreCount)
+        if detail != .summary { windows = LinkWindowAccumulator(linkCount: geometry.linkCount) }
+        if let path {
+            let partial = path + ".partial"
+            guard FileManager.default.createFile(atPath: partial, contents: nil) else {
+                throw TraceFormatError.io("cannot write trace file '\(partial)'")
+            }
+            guard let h = FileHandle(forWritingAtPath: partial) else {
+                throw TraceFormatError.io("cannot open trace file '\(partial)'")
+            }
+            handle = h
+            let header = TraceFormat.Header(version: TraceFormat.version, spec: spec, detail: detail, metadata: metadata)
+            try write(TraceFormat.headerBytes(header))
+        }
+    }
+
+    /// Whether spans and messages at this level are recorded one by one.
+    public var recordsEvents: Bool { detail == .full }
+
+    /// The id of a label, interning it on first use.
+    public func label(_ name: String) -> Int32 {
+        if let id = labelIDs[name] { return id }
+        let id = Int32(labels.count)
+        labels.append(name)
+        labelIDs[name] = id
+        return id
+    }
+
+    /// The name of a label id.
+    public func labelName(_ id: Int32) -> String { labels.indices.contains(Int(id)) ? labels[Int(id)] : "?" }
+
+    // MARK: - Events from the engine
+
+    /// A span of activity on one core. Totals always; the span itself at `full` detail within filters.
+    public func span(_ s: Span) {
+        let c = Int(s.core)
+        switch s.kind {
+        case .compute:
+            coreTotals.computeCycles[c] += s.end - s.start
+            coreTotals.macs[c] += s.macs
+            summary.computeEvents += 1
+            summary.totalMacs += s.macs
+        case .wait:
+            coreTotals.waitCycles[c] += s.end - s.start
+        case .send, .kernel:
+            break
+        }
+        guard recordsEvents || s.kind == .kernel, passes(core: c, s.start, s.end) else { return }
+        spans.append(s)
+        if spans.count >= TraceFormat.recordsPerChunk { flushSpans() }
+    }
+
+    /// A message whose tail reached its final destination.
+    public func message(_ m: MessageRecord) {
+        summary.messages += 1
+        summary.maxHops = max(summary.maxHops, Int64(m.hops))
+        summary.maxRelays = max(summary.maxRelays, Int64(m.relays))
+        coreTotals.messagesSent[Int(m.source)] += 1
+        guard recordsEvents else { return }
+        let inRegion = region.map { r in
+            r.contains(x: geometry.x(of: Int(m.source)), y: geometry.y(of: Int(m.source)))
+                || r.contains(x: geometry.x(of: Int(m.destination)), y: geometry.y(of: Int(m.destination)))
+        } ?? true
+        let inWindow = window?.overlaps(Int(m.injection), Int(m.tailArrival) + 1) ?? true
+        guard inRegion && inWindow else { return }
+        messages.append(m)
+        if messages.count >= TraceFormat.recordsPerChunk { flushMessages() }
+    }
+
+    /// A directed link carried `cycles` wavelets from `start`; `queued` wavelets were ahead of it.
+    ///
+    /// - Complexity: O(1) amortised; called once per hop.
+    @inline(__always)
+    public func linkBusy(_ link: Int, start: Int64, cycles: Int64, bytes: Int64, queued: Int64) {
+        linkTotals.busyCycles[link] &+= cycles
+        linkTotals.bytes[link] &+= bytes
+        if queued > Int64(linkTotals.peakQueue[link]) { linkTotals.peakQueue[link] = Int32(clamping: queued) }
+        summary.hopEvents &+= 1
+        windows?.add(link: link, start: start, cycles: cycles)
+    }
+
+    /// A core's peak SRAM, colour count and finishing cycle, reported once at the end of a run.
+    public func coreFinal(_ core: Int, peakSram: Int, colours: Int, finish: Int64) {
+        coreTotals.peakSramBytes[core] = Int32(clamping: peakSram)
+        coreTotals.colours[core] = Int32(clamping: colours)
+        coreTotals.finish[core] = finish
+    }
+
+    /// A kernel invocation or phase.
+    public func kernel(_ k: KernelMark) { kernels.append(k) }
+
+    /// A PLMR violation.
+    public func violation(_ v: Violation) { violations.append(v) }
+
+    /// Sets the run's makespan (the engine's last event).
+    public func setMakespan(_ cycles: Int64) { summary.makespanCycles = cycles }
+
+    private func passes(core: Int, _ start: Int64, _ end: Int64) -> Bool {
+        if let r = region, !r.contains(x: geometry.x(of: core), y: geometry.y(of: core)) { return false }
+        if let w = window, !w.overlaps(Int(start), Int(max(end, start + 1))) { return false }
+        return true
+    }
+
+    // MARK: - Output
+
+    private func write(_ bytes: [UInt8]) throws {
+        guard let handle else { return }
+        do { try handle.write(contentsOf: Data(bytes)) } catch {
+            throw TraceFormatError.io("cannot write trace: \(error.localizedDescription)")
+        }
+    }
+
+    private func emit(_ kind: TraceFormat.Kind, count: Int, _ payload: [UInt8]) {
+        // Errors here surface at `finish`; a failed write stops further writes.
+        if handle != nil {
+            do { try write(TraceFormat.frame(kind: kind, count: count, payload: payload)) } catch {
+                writeError = error
+                try? handle?.close()
+                handle = nil
+            }
+        }
+    }
+
+    private var writeError: Error?
+
+    private func flushLabels() {
+        guard labels.count > labelsFlushed else { return }
+        emit(.labels, count: labels.count - labelsFlushed,
+             TraceFormat.encodeLabels(labels[labelsFlushed...], firstID: labelsFlushed))
+        labelsFlushed = labels.count
+    }
+
+    private func flushSpans() {
+        guard path != nil, !spans.isEmpty else { return }
+        flushLabels()
+        emit(.spans, count: spans.count, TraceFormat.encodeSpans(spans[...]))
+        spans.removeAll(keepingCapacity: true)
+    }
+
+    private func flushMessages() {
+        guard path != nil, !messages.isEmpty else { return }
+        emit(.messages, count: messages.count, TraceFormat.encodeMessages(messages[...]))
+        messages.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the totals and the footer and renames the file into place (file mode), or returns
+    /// the whole trace (memory mode). In file mode the returned trace has every total but no
+    /// spans or messages (they are in the file). The recorder cannot be used afterwards.
+    @discardableResult
+    public func finish() throws -> Trace {
+        precondition(!finished, "TraceRecorder.finish called twice")
+        finished = true
+        let trace = Trace(
+            spec: spec, detail: detail, metadata: metadata, summary: summary, labels: labels,
+            spans: path == nil ? spans : [], messages: path == nil ? messages : [],
+            kernels: kernels, violations: violations,
+            linkTotals: linkTotals, linkWindows: windows?.result, coreTotals: coreTotals,
+            complete: true)
+        guard let path else { return trace }
+        flushSpans()
+        flushMessages()
+        flushLabels()
+        if !kernels.isEmpty { emit(.kernels, count: kernels.count, TraceFormat.encodeKernels(kernels[...])) }
+        if !violations.isEmpty { emit(.violations, count: violations.count, TraceFormat.encodeViolations(violations[...])) }
+        let lt = TraceFormat.encodeLinkTotals(linkTotals)
+        emit(.linkTotals, count: lt.count, lt.bytes)
+        if let w = windows?.result {
+            for (i, f) in w.frames.enumerated() {
+                let e = TraceFormat.encodeLinkWindow(index: i, windowCycles: w.windowCycles, frame: f)
+                emit(.linkWindow, count: e.count, e.bytes)
+            }
+        }
+        emit(.coreTotals, count: coreTotals.macs.count, TraceFormat.encodeCoreTotals(coreTotals))
+        let footer = TraceFormat.Footer(summary: summary, metadata: metadata)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        emit(.end, count: 1, Array((try? enc.encode(footer)) ?? Data()))
+        if let e = writeError { throw e }
+        try handle?.close()
+        handle = nil
+        let partial = path + ".partial"
+        do {
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            throw TraceFormatError.io("cannot move trace into place at '\(path)': \(error.localizedDescription)")
+        }
+        return trace
+    }
+}
