@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "WaferSpecTests", dependencies: ["WaferSpec"]),
         .testTarget(name: "WaferTraceTests", dependencies: ["WaferTrace", "WaferSpec"]),
         .testTarget(name: "WaferMeshTests", dependencies: ["WaferMesh", "WaferTrace", "WaferSpec"]),
-        .testTarget(name: "WaferRenderTests", dependencies: ["WaferRender", "WaferAnalysis", "WaferTrace", "WaferSpec"]),
+        .testTarget(name: "WaferRenderTests", dependencies: ["WaferRender", "WaferAnalysis", "WaferTrace", "WaferSpec", "WaferMesh"]),
     ] + (skipModel ? [] : [
         .target(name: "WaferModel"),
         .testTarget(name: "WaferModelTests", dependencies: ["WaferModel"]),
