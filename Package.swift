@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "WaferSpec"),
         .target(name: "WaferTrace", dependencies: ["WaferSpec"]),
         .target(name: "WaferMesh", dependencies: ["WaferSpec", "WaferTrace"]),
+        .target(name: "WaferKernels", dependencies: ["WaferSpec", "WaferMesh"]),
         .target(name: "WaferAnalysis", dependencies: ["WaferSpec", "WaferTrace"]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "WaferRender", dependencies: ["CCairo", "WaferSpec", "WaferTrace", "WaferAnalysis"]),
@@ -34,13 +35,14 @@ let package = Package(
             name: "waferscope",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "WaferSpec", "WaferTrace", "WaferMesh", "WaferAnalysis", "WaferRender",
+                "WaferSpec", "WaferTrace", "WaferMesh", "WaferKernels", "WaferAnalysis", "WaferRender",
             ] + (skipModel ? [] : ["WaferModel"]) + [
             ]
         ),
         .testTarget(name: "WaferSpecTests", dependencies: ["WaferSpec"]),
         .testTarget(name: "WaferTraceTests", dependencies: ["WaferTrace", "WaferSpec"]),
         .testTarget(name: "WaferMeshTests", dependencies: ["WaferMesh", "WaferTrace", "WaferSpec"]),
+        .testTarget(name: "WaferKernelsTests", dependencies: ["WaferKernels", "WaferMesh", "WaferTrace", "WaferSpec"]),
         .testTarget(name: "WaferRenderTests", dependencies: ["WaferRender", "WaferAnalysis", "WaferTrace", "WaferSpec", "WaferMesh"]),
     ] + (skipModel ? [] : [
         .target(name: "WaferModel"),

@@ -1,0 +1,100 @@
+import WaferMesh
+import WaferSpec
+
+/// The axis a line collective runs along.
+public enum Axis: String, Sendable {
+    /// Along a row (positions are x offsets; one line per row).
+    case x
+    /// Along a column (positions are y offsets; one line per column).
+    case y
+}
+
+/// A `LineSchedule` laid on every row (or every column) of a grid: routes declared, ops bound.
+struct LinePlan {
+    let schedule: LineSchedule
+    let axis: Axis
+    let grid: KernelGrid
+    let slots: (acc: Int32, incoming: Int32, staging: Int32)
+    let label: Int32
+    let elementBytes: Int
+    let op: ReduceOp
+    private let routeOffset: [Int]
+    private var routeIDs: [Int32]
+
+    init(engine: MeshEngine, grid: KernelGrid, axis: Axis, schedule: LineSchedule, op: ReduceOp = .sum,
+         slots: (acc: Int32, incoming: Int32, staging: Int32), label: String) throws {
+        self.schedule = schedule
+        self.axis = axis
+        self.grid = grid
+        self.slots = slots
+        self.op = op
+        self.label = engine.label(label)
+        elementBytes = engine.spec.elementBytes
+        let n = schedule.n
+        precondition(n == (axis == .x ? grid.cols : grid.rows), "schedule length \(n) does not match the grid")
+        var offsets = [0]
+        for p in 0..<n { offsets.append(offsets[p] + schedule.routes[p].count) }
+        routeOffset = offsets
+        let lines = axis == .x ? grid.rows : grid.cols
+        routeIDs = []
+        routeIDs.reserveCapacity(lines * offsets[n])
+        for line in 0..<lines {
+            for p in 0..<n {
+                for r in schedule.routes[p] {
+                    let src = core(line: line, position: p)
+                    let hops = abs(r.to - p)
+                    let dir: Direction = axis == .x ? (r.to > p ? .east : .west) : (r.to > p ? .south : .north)
+                    routeIDs.append(try engine.route(from: src, colour: r.colour,
+                                                     legs: [RouteLeg(dir, hops, deliverAlong: r.multicast)]))
+                }
+            }
+        }
+    }
+
+    @inline(__always) func core(line: Int, position p: Int) -> Int {
+        axis == .x ? grid.core(px: p, py: line) : grid.core(px: line, py: p)
+    }
+
+    /// (line, position) of a core of the grid.
+    @inline(__always) func place(_ core: Int) -> (line: Int, position: Int)? {
+        guard let (px, py) = grid.offsets(of: core) else { return nil }
+        return axis == .x ? (py, px) : (px, py)
+    }
+
+    func count(position p: Int) -> Int { schedule.ops[p].count }
+
+    /// The `pc`-th op of the collective at `core`, or nil past its end.
+    func op(core: Int, pc: Int) -> MeshOp? {
+        guard let (line, p) = place(core), pc < schedule.ops[p].count else { return nil }
+        switch schedule.ops[p][pc] {
+        case .send(let r, let elements, let buffer):
+            let id = routeIDs[line * routeOffset[schedule.n] + routeOffset[p] + r]
+            return .send(route: id, bytes: max(1, elements) * elementBytes, buffer: slot(buffer))
+        case .recv(let colour, let buffer):
+            return .recv(colour: Int32(colour), buffer: slot(buffer))
+        case .compute(let elements, let work):
+            return .compute(macs: elements, label: label, work: work.code)
+        }
+    }
+
+    private func slot(_ b: LineBuffer) -> Int32 {
+        switch b {
+        case .acc: return slots.acc
+        case .incoming: return slots.incoming
+        case .staging: return slots.staging
+        }
+    }
+
+    /// Runs a collective work code on `core`'s buffers; false when `code` is not a collective's.
+    func execute(code: Int32, core: Int, store: PayloadStore) -> Bool {
+        guard let work = LineWork(code: code) else { return false }
+        var acc = store[core, slots.acc]
+        store[core, slots.acc] = []
+        var staging = store[core, slots.staging]
+        LineSchedule.perform(work, op: op, chunk: ceilDiv(schedule.elements, schedule.n),
+                             acc: &acc, incoming: store[core, slots.incoming], staging: &staging)
+        store[core, slots.acc] = acc
+        store[core, slots.staging] = staging
+        return true
+    }
+}

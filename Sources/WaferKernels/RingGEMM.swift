@@ -1,0 +1,188 @@
+import WaferMesh
+import WaferSpec
+
+/// The problem size of a matrix product `C[m×n] = A[m×k] · B[k×n]`.
+public struct GEMMShape: Hashable, Sendable {
+    public var m: Int, k: Int, n: Int
+    public init(m: Int, k: Int, n: Int) { self.m = m; self.k = k; self.n = n }
+
+    func check() throws {
+        guard m > 0, k > 0, n > 0 else { throw KernelError.shape("m, k, n must be positive (got \(m), \(k), \(n))") }
+    }
+}
+
+/// Cannon-style compute–shift GEMM on a P×P grid: **MeshGEMM** (interleaved rings) or **Cannon**
+/// (plain wraparound rings). The two differ only in the ring laid on each row and column.
+///
+/// Layout: the core at logical (row I, column J) — physical offsets (order[J], order[I]) — starts
+/// with A tile (I, J), B tile ((I + J) mod P, J) (B, the weights, is placed pre-skewed) and
+/// accumulates C tile (I, J). Alignment shifts row I of A by I ring steps, the shorter way round
+/// (≤ ⌊P/2⌋ rounds). Then P steps: send A to the ring predecessor along X and B along Y
+/// (asynchronous, so the transfer overlaps the local GEMM), C += A·B, receive the next A and B.
+/// A, B tiles are double-buffered: 2·(A + B) + C per core.
+///
+/// Colours: shifts towards the predecessor use colour `base + (sender ring index mod 3)`; a
+/// route longer than 2 hops (Cannon's wraparound) gets its own colour. Rows use colours 0–7
+/// (4–7 for alignment towards the successor), columns 8–11.
+///
+/// A non-square mesh runs on its top-left min(W, H)² square (the other cores idle).
+public struct RingGEMM: MeshProgram {
+    public enum Variant: String, Sendable { case meshgemm, cannon }
+
+    public let variant: Variant
+    public let grid: KernelGrid
+    public let shape: GEMMShape
+    /// Grid side P.
+    public let side: Int
+    /// Tile sizes (padded).
+    public let mt: Int, kt: Int, nt: Int
+    let order: [Int]
+    let inverse: [Int]
+    let invocation: Int32
+    let label: Int32
+    let labels: (a: Int32, a2: Int32, b: Int32, b2: Int32, c: Int32)
+    let elementBytes: Int
+    // Per core of the square (index py * side + px): route ids.
+    var left: [Int32], right: [Int32], up: [Int32]
+
+    /// Declares the routes on `engine`; with payloads, scatters `a` and `b` into the cores' buffers.
+    public init(_ variant: Variant, engine: MeshEngine, grid full: KernelGrid, shape: GEMMShape,
+                a: Matrix? = nil, b: Matrix? = nil) throws {
+        try shape.check()
+        let p = min(full.rows, full.cols)
+        let grid = try KernelGrid(geometry: full.geometry, x0: full.x0, y0: full.y0, rows: p, cols: p)
+        self.variant = variant
+        self.grid = grid
+        self.shape = shape
+        side = p
+        mt = ceilDiv(shape.m, p); kt = ceilDiv(shape.k, p); nt = ceilDiv(shape.n, p)
+        order = variant == .meshgemm ? RingOrder.interleaved(p) : RingOrder.plain(p)
+        inverse = RingOrder.inverse(order)
+        elementBytes = engine.spec.elementBytes
+        invocation = engine.invocation(name: variant.rawValue, params: [
+            "kernel": "gemm", "algorithm": variant.rawValue, "m": "\(shape.m)", "k": "\(shape.k)", "n": "\(shape.n)",
+            "grid": "\(p)x\(p)", "x0": "\(grid.x0)", "y0": "\(grid.y0)",
+        ])
+        label = engine.label("\(variant.rawValue) tile gemm")
+        labels = (engine.label("A tile"), engine.label("A next"), engine.label("B tile"), engine.label("B next"), engine.label("C tile"))
+        left = Array(repeating: -1, count: p * p)
+        right = Array(repeating: -1, count: p * p)
+        up = Array(repeating: -1, count: p * p)
+        guard p > 1 else { try scatter(engine, a, b); return }
+        for bigI in 0..<p {
+            for bigJ in 0..<p {
+                let idx = order[bigI] * p + order[bigJ]
+                let src = grid.core(px: order[bigJ], py: order[bigI])
+                left[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
+                                               colour: colour(base: 0, senderIndex: bigJ, step: -1), source: src)
+                if alignRounds(row: bigI).towardsSuccessor {
+                    right[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + 1) % p], order[bigI]),
+                                                    colour: colour(base: 4, senderIndex: bigJ, step: 1), source: src)
+                }
+                up[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + p - 1) % p]),
+                                             colour: colour(base: 8, senderIndex: bigI, step: -1), source: src)
+            }
+        }
+        try scatter(engine, a, b)
+    }
+
+    static func ringRoute(_ e: MeshEngine, _ g: KernelGrid, from: (Int, Int), to: (Int, Int), colour: Int, source: Int) throws -> Int32 {
+        try e.routeXY(from: source, to: g.core(px: to.0, py: to.1), colour: colour)
+    }
+
+    /// Colour of the route from ring index `k` to ring index `k + step`.
+    func colour(base: Int, senderIndex k: Int, step: Int) -> Int {
+        let to = (k + step + side) % side
+        return abs(order[to] - order[k]) > 2 ? base + 3 : base + k % 3
+    }
+
+    /// How row `I` aligns A: the number of ring steps and their direction.
+    func alignRounds(row bigI: Int) -> (rounds: Int, towardsSuccessor: Bool) {
+        bigI <= side / 2 ? (bigI, false) : (side - bigI, true)
+    }
+
+    private func scatter(_ engine: MeshEngine, _ a: Matrix?, _ b: Matrix?) throws {
+        guard let store = engine.store else { return }
+        guard let a, let b else { throw KernelError.shape("a run with payloads needs the A and B matrices") }
+        guard a.rows == shape.m, a.cols == shape.k, b.rows == shape.k, b.cols == shape.n else {
+            throw KernelError.shape("A is \(a.rows)x\(a.cols) and B \(b.rows)x\(b.cols), expected \(shape.m)x\(shape.k) and \(shape.k)x\(shape.n)")
+        }
+        for bigI in 0..<side {
+            for bigJ in 0..<side {
+                let c = grid.core(px: order[bigJ], py: order[bigI])
+                store[c, 0] = a.tile(bigI, bigJ, mt, kt)
+                store[c, 1] = b.tile((bigI + bigJ) % side, bigJ, kt, nt)
+                store[c, 2] = [Float](repeating: 0, count: mt * nt)
+            }
+        }
+    }
+
+    /// Gathers C from the cores after a run with payloads.
+    public func result(_ store: PayloadStore) -> Matrix {
+        var c = Matrix(rows: shape.m, cols: shape.n)
+        for bigI in 0..<side {
+            for bigJ in 0..<side {
+                c.setTile(bigI, bigJ, mt, nt, store[grid.core(px: order[bigJ], py: order[bigI]), 2])
+            }
+        }
+        return c
+    }
+
+    // MARK: - The program
+
+    public func op(core: Int, pc: Int) -> MeshOp? {
+        guard let (px, py) = grid.offsets(of: core) else { return nil }
+        let idx = py * side + px
+        let bigI = inverse[py], bigJ = inverse[px]
+        let aBytes = mt * kt * elementBytes, bBytes = kt * nt * elementBytes, cBytes = mt * nt * elementBytes
+        var pc = pc
+        // Prologue: allocations and the invocation mark.
+        switch pc {
+        case 0: return .alloc(label: labels.a, bytes: aBytes)
+        case 1: return .alloc(label: labels.a2, bytes: aBytes)
+        case 2: return .alloc(label: labels.b, bytes: bBytes)
+        case 3: return .alloc(label: labels.b2, bytes: bBytes)
+        case 4: return .alloc(label: labels.c, bytes: cBytes)
+        case 5: return .begin(invocation: invocation)
+        default: pc -= 6
+        }
+        // Alignment of A.
+        let (rounds, towardsSuccessor) = side > 1 ? alignRounds(row: bigI) : (0, false)
+        if pc < 2 * rounds {
+            if pc % 2 == 0 { return .send(route: towardsSuccessor ? right[idx] : left[idx], bytes: aBytes, buffer: 0) }
+            let from = towardsSuccessor ? (bigJ + side - 1) % side : (bigJ + 1) % side
+            return .recv(colour: Int32(colour(base: towardsSuccessor ? 4 : 0, senderIndex: from, step: towardsSuccessor ? 1 : -1)), buffer: 0)
+        }
+        pc -= 2 * rounds
+        // P compute–shift steps: 5 ops each but the last (compute only).
+        let stepOps = 5 * (side - 1) + 1
+        if pc < stepOps {
+            let s = pc / 5, r = pc % 5
+            if s == side - 1 { return .compute(macs: mt * kt * nt, label: label, work: 0) }
+            switch r {
+            case 0: return .send(route: left[idx], bytes: aBytes, buffer: 0)
+            case 1: return .send(route: up[idx], bytes: bBytes, buffer: 1)
+            case 2: return .compute(macs: mt * kt * nt, label: label, work: 0)
+            case 3: return .recv(colour: Int32(colour(base: 0, senderIndex: (bigJ + 1) % side, step: -1)), buffer: 0)
+            default: return .recv(colour: Int32(colour(base: 8, senderIndex: (bigI + 1) % side, step: -1)), buffer: 1)
+            }
+        }
+        pc -= stepOps
+        switch pc {
+        case 0: return .end(invocation: invocation)
+        case 1: return .free(label: labels.c)
+        case 2: return .free(label: labels.b2)
+        case 3: return .free(label: labels.b)
+        case 4: return .free(label: labels.a2)
+        case 5: return .free(label: labels.a)
+        default: return nil
+        }
+    }
+
+    public func execute(work: Int32, core: Int, store: PayloadStore) {
+        var c = store[core, 2]
+        store[core, 2] = []   // keep `c` uniquely referenced: accumulate in place
+        TileMath.gemmAccumulate(store[core, 0], store[core, 1], &c, m: mt, k: kt, n: nt)
+        store[core, 2] = c
+    }
+}
