@@ -95,7 +95,9 @@ struct LineSchedule {
         ops[p].append(.compute(elements: elements, work: LineWork(.reduce)))
     }
 
-    /// Colours used: `base + 0…4`.
+    /// Colours used: `base + 0…8`. Each direction of each phase has its own pair of colours
+    /// (alternating by sender, so a router never forwards and receives on one colour), so a
+    /// core's messages from one sender are matched in order even when steps overlap.
     ///
     /// - Parameters:
     ///   - root: where the reduction lands (default: the middle of the middle group).
@@ -117,11 +119,11 @@ struct LineSchedule {
                     if p > a { s.receiveReduce(p, colour: base + (p - 1) % 2, op: op) }
                     s.send(p, to: p + 1, colour: base + p % 2)
                 } else if p > r {
-                    if p < b - 1 { s.receiveReduce(p, colour: base + (p + 1) % 2, op: op) }
-                    s.send(p, to: p - 1, colour: base + p % 2)
+                    if p < b - 1 { s.receiveReduce(p, colour: base + 2 + (p + 1) % 2, op: op) }
+                    s.send(p, to: p - 1, colour: base + 2 + p % 2)
                 } else {
                     if r > a { s.receiveReduce(p, colour: base + (r - 1) % 2, op: op) }
-                    if r < b - 1 { s.receiveReduce(p, colour: base + (r + 1) % 2, op: op) }
+                    if r < b - 1 { s.receiveReduce(p, colour: base + 2 + (r + 1) % 2, op: op) }
                 }
             }
         }
@@ -129,17 +131,17 @@ struct LineSchedule {
         for k in 0..<groupCount {
             let p = roots[k]
             if k < rootGroup {
-                if k > 0 { s.receiveReduce(p, colour: base + 2 + (k - 1) % 2, op: op) }
-                s.send(p, to: roots[k + 1], colour: base + 2 + k % 2)
+                if k > 0 { s.receiveReduce(p, colour: base + 4 + (k - 1) % 2, op: op) }
+                s.send(p, to: roots[k + 1], colour: base + 4 + k % 2)
             } else if k > rootGroup {
-                if k < groupCount - 1 { s.receiveReduce(p, colour: base + 2 + (k + 1) % 2, op: op) }
-                s.send(p, to: roots[k - 1], colour: base + 2 + k % 2)
+                if k < groupCount - 1 { s.receiveReduce(p, colour: base + 6 + (k + 1) % 2, op: op) }
+                s.send(p, to: roots[k - 1], colour: base + 6 + k % 2)
             } else {
-                if k > 0 { s.receiveReduce(p, colour: base + 2 + (k - 1) % 2, op: op) }
-                if k < groupCount - 1 { s.receiveReduce(p, colour: base + 2 + (k + 1) % 2, op: op) }
+                if k > 0 { s.receiveReduce(p, colour: base + 4 + (k - 1) % 2, op: op) }
+                if k < groupCount - 1 { s.receiveReduce(p, colour: base + 6 + (k + 1) % 2, op: op) }
             }
         }
-        if broadcast { s.appendBroadcast(from: globalRoot, colour: base + 4) }
+        if broadcast { s.appendBroadcast(from: globalRoot, colour: base + 8) }
         return s
     }
 

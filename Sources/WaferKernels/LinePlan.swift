@@ -22,7 +22,7 @@ struct LinePlan {
     private var routeIDs: [Int32]
 
     init(engine: MeshEngine, grid: KernelGrid, axis: Axis, schedule: LineSchedule, op: ReduceOp = .sum,
-         slots: (acc: Int32, incoming: Int32, staging: Int32), label: String) throws {
+         slots: (acc: Int32, incoming: Int32, staging: Int32), label: String, cache: RouteCache? = nil) throws {
         self.schedule = schedule
         self.axis = axis
         self.grid = grid
@@ -44,8 +44,12 @@ struct LinePlan {
                     let src = core(line: line, position: p)
                     let hops = abs(r.to - p)
                     let dir: Direction = axis == .x ? (r.to > p ? .east : .west) : (r.to > p ? .south : .north)
-                    routeIDs.append(try engine.route(from: src, colour: r.colour,
-                                                     legs: [RouteLeg(dir, hops, deliverAlong: r.multicast)]))
+                    let leg = RouteLeg(dir, hops, deliverAlong: r.multicast)
+                    if let cache {
+                        routeIDs.append(try cache.route(engine, from: src, colour: r.colour, leg: leg))
+                    } else {
+                        routeIDs.append(try engine.route(from: src, colour: r.colour, legs: [leg]))
+                    }
                 }
             }
         }
@@ -96,5 +100,21 @@ struct LinePlan {
         store[core, slots.acc] = acc
         store[core, slots.staging] = staging
         return true
+    }
+}
+
+/// Shares identical single-leg routes between plans (a kernel whose steps reuse the same paths).
+final class RouteCache {
+    private struct Key: Hashable {
+        var source: Int, colour: Int, direction: Direction, hops: Int, multicast: Bool
+    }
+    private var ids: [Key: Int32] = [:]
+
+    func route(_ engine: MeshEngine, from source: Int, colour: Int, leg: RouteLeg) throws -> Int32 {
+        let key = Key(source: source, colour: colour, direction: leg.direction, hops: leg.hops, multicast: leg.deliverAlong)
+        if let id = ids[key] { return id }
+        let id = try engine.route(from: source, colour: colour, legs: [leg])
+        ids[key] = id
+        return id
     }
 }

@@ -81,6 +81,9 @@ extension MeshEngine {
                 sramNow[c] -= Int32(b)
                 corePC[c] += 1
 
+            case .nop:
+                corePC[c] += 1
+
             case .begin(let inv):
                 invocationStart[c] = t
                 invocationFirst[Int(inv)] = min(invocationFirst[Int(inv)], t)

@@ -23,6 +23,8 @@ public enum MeshOp: Sendable, Hashable {
     case begin(invocation: Int32)
     /// Marks the end of a kernel invocation.
     case end(invocation: Int32)
+    /// Does nothing and takes no time (lets a program keep a fixed number of ops per step).
+    case nop
 }
 
 /// A distributed program: what every core does, computed on demand.

@@ -50,6 +50,6 @@ final class MeshGEMVTests: XCTestCase {
         }
         XCTAssertEqual(t.summary.maxRelays, 0)
         XCTAssertEqual(t.summary.maxHops, 24, "the broadcast multicasts from the middle root (24) to each end")
-        XCTAssertLessThanOrEqual(t.maxColoursPerCore, 5)
+        XCTAssertLessThanOrEqual(t.maxColoursPerCore, 7)
     }
 }
