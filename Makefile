@@ -36,8 +36,8 @@ run: build
 	$(RELEASE) info $(TRACES)/comm-hotspot-32.wtrace --json
 	$(RELEASE) export $(TRACES)/comm-hotspot-32.wtrace --perfetto --region 12,12,20,20 -o $(TRACES)/comm-hotspot-32.perfetto.json
 
-## test: unit and end-to-end tests
-test: deps
+## test: unit and end-to-end tests (the end-to-end ones need the model: fetched when missing)
+test: deps model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
