@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "WaferTrace", dependencies: ["WaferSpec"]),
         .target(name: "WaferMesh", dependencies: ["WaferSpec", "WaferTrace"]),
         .target(name: "WaferKernels", dependencies: ["WaferSpec", "WaferMesh"]),
+        .target(name: "PLMR", dependencies: ["WaferSpec"]),
         .target(name: "WaferAnalysis", dependencies: ["WaferSpec", "WaferTrace"]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .target(name: "WaferRender", dependencies: ["CCairo", "WaferSpec", "WaferTrace", "WaferAnalysis"]),
@@ -35,7 +36,7 @@ let package = Package(
             name: "waferscope",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                "WaferSpec", "WaferTrace", "WaferMesh", "WaferKernels", "WaferAnalysis", "WaferRender",
+                "WaferSpec", "WaferTrace", "WaferMesh", "WaferKernels", "PLMR", "WaferAnalysis", "WaferRender",
             ] + (skipModel ? [] : ["WaferModel"]) + [
             ]
         ),
@@ -43,9 +44,12 @@ let package = Package(
         .testTarget(name: "WaferTraceTests", dependencies: ["WaferTrace", "WaferSpec"]),
         .testTarget(name: "WaferMeshTests", dependencies: ["WaferMesh", "WaferTrace", "WaferSpec"]),
         .testTarget(name: "WaferKernelsTests", dependencies: ["WaferKernels", "WaferMesh", "WaferTrace", "WaferSpec"]),
+        .testTarget(name: "PLMRTests", dependencies: ["PLMR", "WaferSpec", "WaferKernels", "WaferMesh", "WaferTrace"]),
         .testTarget(name: "WaferRenderTests", dependencies: ["WaferRender", "WaferAnalysis", "WaferTrace", "WaferSpec", "WaferMesh"]),
     ] + (skipModel ? [] : [
         .target(name: "WaferModel"),
+        .target(name: "WaferLLM", dependencies: ["WaferModel", "WaferKernels", "WaferMesh", "WaferSpec", "WaferTrace"]),
         .testTarget(name: "WaferModelTests", dependencies: ["WaferModel"]),
+        .testTarget(name: "WaferLLMTests", dependencies: ["WaferLLM", "WaferModel", "WaferKernels", "WaferMesh", "WaferSpec", "WaferTrace"]),
     ])
 )

@@ -30,22 +30,29 @@ public enum ReduceOp: String, Sendable { case sum, max }
 enum LineBuffer: Int32 { case acc = 0, incoming = 1, staging = 2 }
 
 /// The real arithmetic a collective asks for, packed into a `MeshOp.compute` work code.
+///
+/// Layout of the code: kind in bits 28–30, a max-reduction flag in bit 27, the incoming chunk in
+/// bits 14–26 and the outgoing chunk in bits 0–13. Kernel-specific work codes stay below 2^27.
 struct LineWork: Hashable {
     enum Kind: Int32 { case reduce = 1, copy = 2, reduceChunk = 3, copyChunk = 4, stage = 5 }
     var kind: Kind
+    var isMax: Bool
     var chunkIn: Int32
     var chunkOut: Int32
 
-    var code: Int32 { kind.rawValue << 28 | (chunkIn & 0x3FFF) << 14 | (chunkOut & 0x3FFF) }
+    var code: Int32 { kind.rawValue << 28 | (isMax ? 1 << 27 : 0) | (chunkIn & 0x1FFF) << 14 | (chunkOut & 0x3FFF) }
 
-    init(_ kind: Kind, chunkIn: Int = 0, chunkOut: Int = 0) {
-        self.kind = kind; self.chunkIn = Int32(chunkIn); self.chunkOut = Int32(chunkOut)
+    init(_ kind: Kind, op: ReduceOp = .sum, chunkIn: Int = 0, chunkOut: Int = 0) {
+        self.kind = kind; isMax = op == .max; self.chunkIn = Int32(chunkIn); self.chunkOut = Int32(chunkOut)
     }
 
     init?(code: Int32) {
         guard let k = Kind(rawValue: (code >> 28) & 0x7) else { return nil }
-        kind = k; chunkIn = (code >> 14) & 0x3FFF; chunkOut = code & 0x3FFF
+        kind = k; isMax = (code >> 27) & 1 == 1; chunkIn = (code >> 14) & 0x1FFF; chunkOut = code & 0x3FFF
     }
+
+    /// Whether a work code belongs to a line collective.
+    static func isCollective(_ code: Int32) -> Bool { code >= 1 << 27 }
 }
 
 /// One step of a collective at one line position.
@@ -59,7 +66,7 @@ enum LineOp: Hashable {
 
 /// A straight route along the line: from a position to another, optionally delivering to every
 /// core on the way (multicast).
-struct LineRoute: Hashable {
+struct LineRoute: Hashable, Equatable {
     var to: Int
     var colour: Int
     var multicast: Bool
@@ -92,7 +99,7 @@ struct LineSchedule {
 
     private mutating func receiveReduce(_ p: Int, colour: Int, op: ReduceOp) {
         ops[p].append(.recv(colour: colour, buffer: .incoming))
-        ops[p].append(.compute(elements: elements, work: LineWork(.reduce)))
+        ops[p].append(.compute(elements: elements, work: LineWork(.reduce, op: op)))
     }
 
     /// Colours used: `base + 0…8`. Each direction of each phase has its own pair of colours
@@ -204,7 +211,7 @@ struct LineSchedule {
                 let cout = ((k - t - 1) % n + n) % n
                 s.ops[p].append(.send(route: r, elements: chunk, buffer: .staging))
                 s.ops[p].append(.recv(colour: fromColour, buffer: .incoming))
-                s.ops[p].append(.compute(elements: chunk, work: LineWork(.reduceChunk, chunkIn: cin, chunkOut: cout)))
+                s.ops[p].append(.compute(elements: chunk, work: LineWork(.reduceChunk, op: op, chunkIn: cin, chunkOut: cout)))
             }
             // Allgather: chunk (k + 1) is complete here; pass complete chunks on.
             for t in 0..<(n - 1) {
@@ -226,7 +233,8 @@ struct LineSchedule {
     }
 
     /// Performs `work` on the abstract buffers (acc, incoming, staging) of one core.
-    static func perform(_ work: LineWork, op: ReduceOp, chunk: Int, acc: inout [Float], incoming: [Float], staging: inout [Float]) {
+    static func perform(_ work: LineWork, chunk: Int, acc: inout [Float], incoming: [Float], staging: inout [Float]) {
+        let op: ReduceOp = work.isMax ? .max : .sum
         switch work.kind {
         case .reduce:
             for i in 0..<min(acc.count, incoming.count) { acc[i] = op == .sum ? acc[i] + incoming[i] : Swift.max(acc[i], incoming[i]) }

@@ -11,13 +11,15 @@ public enum Axis: String, Sendable {
 
 /// A `LineSchedule` laid on every row (or every column) of a grid: routes declared, ops bound.
 struct LinePlan {
-    let schedule: LineSchedule
+    private(set) var schedule: LineSchedule
     let axis: Axis
     let grid: KernelGrid
     let slots: (acc: Int32, incoming: Int32, staging: Int32)
     let label: Int32
     let elementBytes: Int
     let op: ReduceOp
+    /// Elements per line when lines carry vectors of different lengths (K-tree and pipeline only).
+    var lineElements: [Int]?
     private let routeOffset: [Int]
     private var routeIDs: [Int32]
 
@@ -55,6 +57,14 @@ struct LinePlan {
         }
     }
 
+    /// The same routes with another schedule of identical route structure (e.g. max instead of sum).
+    func replacingSchedule(_ s: LineSchedule) -> LinePlan {
+        precondition(s.routes == schedule.routes, "replacement schedule must use the same routes")
+        var copy = self
+        copy.schedule = s
+        return copy
+    }
+
     @inline(__always) func core(line: Int, position p: Int) -> Int {
         axis == .x ? grid.core(px: p, py: line) : grid.core(px: line, py: p)
     }
@@ -73,11 +83,13 @@ struct LinePlan {
         switch schedule.ops[p][pc] {
         case .send(let r, let elements, let buffer):
             let id = routeIDs[line * routeOffset[schedule.n] + routeOffset[p] + r]
-            return .send(route: id, bytes: max(1, elements) * elementBytes, buffer: slot(buffer))
+            let n = lineElements?[line] ?? elements
+            return .send(route: id, bytes: max(1, n) * elementBytes, buffer: slot(buffer))
         case .recv(let colour, let buffer):
             return .recv(colour: Int32(colour), buffer: slot(buffer))
         case .compute(let elements, let work):
-            return .compute(macs: elements, label: label, work: work.code)
+            let n = elements == 0 ? 0 : (lineElements?[line] ?? elements)
+            return .compute(macs: n, label: label, work: work.code)
         }
     }
 
@@ -91,12 +103,17 @@ struct LinePlan {
 
     /// Runs a collective work code on `core`'s buffers; false when `code` is not a collective's.
     func execute(code: Int32, core: Int, store: PayloadStore) -> Bool {
+        Self.execute(code: code, core: core, store: store, slots: slots, chunk: ceilDiv(schedule.elements, schedule.n))
+    }
+
+    /// Runs a collective work code on the given slots (any plan using them).
+    static func execute(code: Int32, core: Int, store: PayloadStore,
+                        slots: (acc: Int32, incoming: Int32, staging: Int32), chunk: Int) -> Bool {
         guard let work = LineWork(code: code) else { return false }
         var acc = store[core, slots.acc]
         store[core, slots.acc] = []
         var staging = store[core, slots.staging]
-        LineSchedule.perform(work, op: op, chunk: ceilDiv(schedule.elements, schedule.n),
-                             acc: &acc, incoming: store[core, slots.incoming], staging: &staging)
+        LineSchedule.perform(work, chunk: chunk, acc: &acc, incoming: store[core, slots.incoming], staging: &staging)
         store[core, slots.acc] = acc
         store[core, slots.staging] = staging
         return true
