@@ -37,7 +37,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "WaferSpec", "WaferTrace", "WaferMesh", "WaferKernels", "PLMR", "WaferAnalysis", "WaferRender",
-            ] + (skipModel ? [] : ["WaferModel"]) + [
+            ] + (skipModel ? [] : ["WaferModel", "WaferLLM"]) + [
             ]
         ),
         .testTarget(name: "WaferSpecTests", dependencies: ["WaferSpec"]),

@@ -10,6 +10,16 @@ struct WaferScopeCommand: ParsableCommand {
         Every command takes --preset NAME (wse2, wse3, small, tiny; default wse2), --spec FILE.json \
         (a MeshSpec written as JSON) and --mesh WxH (a sub-grid of the fabric).
         """,
-        subcommands: [RecordCommand.self, InfoCommand.self, ExportCommand.self]
+        subcommands: allSubcommands
     )
 }
+
+/// The subcommands, in `--help` order.
+private let allSubcommands: [ParsableCommand.Type] = {
+    var list: [ParsableCommand.Type] = [RecordCommand.self]
+    #if canImport(WaferLLM)
+    list.append(GenerateCommand.self)
+    #endif
+    list += [InfoCommand.self, ExportCommand.self, RenderCommand.self, PlotCommand.self]
+    return list
+}()

@@ -1,0 +1,152 @@
+#if canImport(WaferLLM)
+import ArgumentParser
+import Foundation
+import WaferKernels
+import WaferLLM
+import WaferMesh
+import WaferModel
+import WaferSpec
+import WaferTrace
+
+extension KVPolicy: ExpressibleByArgument {}
+
+/// `waferscope generate`: real LLM inference on the simulated mesh.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text with a GGUF LLaMA model running on the simulated mesh (greedy), and report its simulated speed.",
+        discussion: """
+        Every layer's weights live on the decode grid (--mesh); each token runs one program per layer \
+        (K-tree GEMVs along alternating axes, distributed attention over the KV cache) and the LM head. \
+        The prompt is fed through the same per-token programs (phase "prefill"). --timing-only runs a \
+        model shape without weights (--config smollm2-135m, llama3-8b, llama2-13b).
+        """
+    )
+
+    @OptionGroup var meshOptions: MeshOptions
+
+    @Option(help: ArgumentHelp("GGUF model file.", valueName: "path"))
+    var model: String = ModelLocations.smolLM2RelativePath
+
+    @Option(help: "The prompt text.")
+    var prompt: String = "What is the capital of France?"
+
+    @Flag(help: "Wrap the prompt in the ChatML chat template.")
+    var chat = false
+
+    @Option(help: "Tokens to generate at most.")
+    var maxTokens: Int = 16
+
+    @Option(help: "KV cache placement: shift (spread over all rows) or concat (append on the last row).")
+    var policy: KVPolicy = .shift
+
+    @Option(help: "K-tree groups per reduce line (default ≈ √side).")
+    var groups: Int?
+
+    @Option(help: ArgumentHelp("Write the run's trace here.", valueName: "trace.wtrace"))
+    var trace: String?
+
+    @Option(help: "Trace detail: full, kernel or summary.")
+    var detail: TraceDetail = .kernel
+
+    @Flag(help: "Record PLMR violations and run on instead of stopping.")
+    var recordViolations = false
+
+    @Flag(help: "Sizes only: run a model shape without weights (needs --config).")
+    var timingOnly = false
+
+    @Option(help: "Model shape for --timing-only: smollm2-135m, llama3-8b, llama2-13b.")
+    var config: String?
+
+    @Option(help: "Prompt length for --timing-only.")
+    var promptTokens: Int = 16
+
+    @Flag(help: "Print one JSON object at the end instead of text.")
+    var json = false
+
+    func run() throws {
+        guard maxTokens > 0 else { throw CLIError("--max-tokens must be positive, got \(maxTokens)") }
+        if let groups, groups <= 0 { throw CLIError("--groups must be positive, got \(groups)") }
+        let spec = try meshOptions.resolve()
+        var cfg: ModelConfig
+        var weights: ModelWeights?
+        var tokenizer: BPETokenizer?
+        var promptIDs: [Int]
+        if timingOnly {
+            guard let name = config else { throw CLIError("--timing-only needs --config (smollm2-135m, llama3-8b, llama2-13b)") }
+            guard let c = ModelConfig.named(name) else { throw CLIError("unknown --config '\(name)' (known: smollm2-135m, llama3-8b, llama2-13b)") }
+            guard promptTokens > 0 else { throw CLIError("--prompt-tokens must be positive") }
+            cfg = c
+            promptIDs = Array(repeating: 1, count: promptTokens)
+        } else {
+            guard FileManager.default.fileExists(atPath: model) else {
+                throw CLIError("model file '\(model)' not found (run `make model`, or pass --model PATH)")
+            }
+            let file = try GGUFFile(path: model)
+            cfg = try ModelConfig(gguf: file)
+            weights = try ModelWeights(gguf: file, config: cfg)
+            let tok = try BPETokenizer(gguf: file)
+            tokenizer = tok
+            promptIDs = tok.encode(chat ? ChatTemplate.userPrompt(prompt) : prompt)
+            guard !promptIDs.isEmpty else { throw CLIError("the prompt encodes to no tokens") }
+        }
+        let rec = try TraceRecorder(spec: spec, detail: detail, path: trace, metadata: [
+            "command": commandLine(), "workload": "generate", "model": cfg.name, "policy": policy.rawValue,
+            "numerics": timingOnly ? "timing-only" : "float32",
+        ])
+        let engine = try MeshEngine(spec: spec, recorder: rec,
+                                    payloadSlots: timingOnly ? nil : 16 + 8 * cfg.layerCount + 2,
+                                    policy: recordViolations ? .record : .abort)
+        let grid = try KernelGrid(geometry: engine.geometry)
+        var generated: [Int] = []
+        let decoder: MeshDecoder
+        do {
+            decoder = try MeshDecoder(engine: engine, config: cfg, weights: weights, grid: grid, policy: policy, groups: groups)
+            let eos = tokenizer?.eosTokenID
+            generated = try decoder.generate(prompt: promptIDs, maxTokens: maxTokens, eos: eos) { id in
+                if !json, let tokenizer {
+                    FileHandle.standardOutput.write(Data(tokenizer.decode([id]).utf8))
+                }
+            }
+        } catch let e as MeshError {
+            if case .violation = e { throw CLIError("\(e) (the model does not fit this grid: try a larger --mesh, or --record-violations)") }
+            throw e
+        }
+        if !json && tokenizer != nil { print("") }
+        engine.finishRecording()
+        let ends = decoder.stepEnds
+        let prefillCycles = ends[promptIDs.count - 1]
+        let decodeSteps = ends.count - promptIDs.count
+        let decodePerToken = decodeSteps > 0 ? Double(ends.last! - prefillCycles) / Double(decodeSteps) : 0
+        let text = tokenizer?.decode(generated) ?? ""
+        rec.metadata["prefillCycles"] = "\(prefillCycles)"
+        rec.metadata["decodeCyclesPerToken"] = "\(decodePerToken)"
+        rec.metadata["tokens"] = generated.map(String.init).joined(separator: ",")
+        let t = try rec.finish()
+        let prefillSeconds = spec.seconds(cycles: Int(prefillCycles))
+        let tpot = decodePerToken / spec.clockHz
+        let fields: [String: Any] = [
+            "tokens": generated, "text": text, "promptTokens": promptIDs.count, "prefillCycles": prefillCycles,
+            "decodeCyclesPerToken": decodePerToken, "tprDecode": tpot > 0 ? 1 / tpot : 0,
+            "tprPrefill": Double(promptIDs.count) / prefillSeconds, "timeToFirstTokenSeconds": prefillSeconds,
+            "timePerOutputTokenSeconds": tpot, "mesh": "\(spec.width)x\(spec.height)", "policy": policy.rawValue,
+            "model": cfg.name, "makespanCycles": t.summary.makespanCycles, "peakSramBytesPerCore": t.peakSramBytesPerCore,
+            "violations": t.violations.count,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "prompt: %d tokens; generated: %d tokens on %@ (%@, %@ KV cache)", promptIDs.count, generated.count,
+                         "\(spec.width)x\(spec.height)", spec.name, policy.rawValue))
+            print(String(format: "time to first token: %.1f µs (%lld cycles); prefill TPR %.0f tokens/s", prefillSeconds * 1e6,
+                         prefillCycles, Double(promptIDs.count) / prefillSeconds))
+            if decodeSteps > 0 {
+                print(String(format: "time per output token: %.2f µs (%.0f cycles); decode TPR %.0f tokens/s", tpot * 1e6, decodePerToken, 1 / tpot))
+            }
+            print(String(format: "M: peak %.1f KB of %.1f KB per core", Double(t.peakSramBytesPerCore) / 1024, Double(spec.sramBytesPerCore) / 1024))
+            if let trace { print("wrote \(trace)") }
+        }
+    }
+}
+#endif
