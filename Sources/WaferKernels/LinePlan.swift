@@ -75,9 +75,10 @@ struct LinePlan {
         return axis == .x ? (py, px) : (px, py)
     }
 
-    func count(position p: Int) -> Int { schedule.ops[p].count }
+    @inline(__always) func count(position p: Int) -> Int { schedule.ops[p].count }
 
     /// The `pc`-th op of the collective at `core`, or nil past its end.
+    @inline(__always)
     func op(core: Int, pc: Int) -> MeshOp? {
         guard let (line, p) = place(core), pc < schedule.ops[p].count else { return nil }
         switch schedule.ops[p][pc] {

@@ -25,76 +25,102 @@ public struct PhaseProgram: MeshProgram {
 
     public let grid: KernelGrid
     public let collectiveSlots: (acc: Int32, incoming: Int32, staging: Int32)
-    let phases: [Phase]
-    let works: [@Sendable (Int, PayloadStore) -> Void]
+
+    // Phases flattened by kind, so that issuing an op copies no enum payloads.
+    private enum Kind: UInt8 { case local, collective, custom, begin, end }
+    private struct Local {
+        let label: Int32
+        let ops: @Sendable (Int) -> Int
+        let work: Int32
+    }
+    private struct Custom {
+        let op: @Sendable (Int, Int) -> MeshOp
+    }
+    private let kinds: [Kind]
+    private let index: [Int32]
+    private let locals: [Local]
+    private let plans: [LinePlanBox]
+    private let customs: [Custom]
+    private let works: [@Sendable (Int, PayloadStore) -> Void]
     /// `offsets[core * (phases + 1) + k]`: first pc of phase k on that core.
-    let offsets: [Int32]
-    let phaseCount: Int
-    /// Index into `works` of each phase's work (−1: none).
-    let workIndex: [Int32]
+    private let offsets: [Int32]
+    private let phaseCount: Int
 
     public init(grid: KernelGrid, collectiveSlots: (acc: Int32, incoming: Int32, staging: Int32), phases: [Phase]) {
         self.grid = grid
         self.collectiveSlots = collectiveSlots
-        self.phases = phases
         phaseCount = phases.count
-        var works: [@Sendable (Int, PayloadStore) -> Void] = []
-        var workIndex: [Int32] = []
+        var kinds: [Kind] = [], index: [Int32] = [], locals: [Local] = [], plans: [LinePlanBox] = []
+        var customs: [Custom] = [], works: [@Sendable (Int, PayloadStore) -> Void] = []
+        var counters: [@Sendable (Int) -> Int] = []
         for p in phases {
-            if case .local(_, _, let w?) = p {
-                workIndex.append(Int32(works.count))
-                works.append(w)
-            } else {
-                workIndex.append(-1)
+            switch p {
+            case .local(let label, let ops, let work):
+                var w: Int32 = -1
+                if let work { w = Int32(works.count); works.append(work) }
+                kinds.append(.local); index.append(Int32(locals.count))
+                locals.append(Local(label: label, ops: ops, work: w))
+                counters.append { _ in 1 }
+            case .collective(let h):
+                let box = LinePlanBox(h.plan)
+                kinds.append(.collective); index.append(Int32(plans.count))
+                plans.append(box)
+                counters.append { c in box.plan.place(c).map { box.plan.count(position: $0.position) } ?? 0 }
+            case .custom(let count, let op):
+                kinds.append(.custom); index.append(Int32(customs.count))
+                customs.append(Custom(op: op))
+                counters.append(count)
+            case .begin(let i):
+                kinds.append(.begin); index.append(i)
+                counters.append { _ in 1 }
+            case .end(let i):
+                kinds.append(.end); index.append(i)
+                counters.append { _ in 1 }
             }
         }
+        self.kinds = kinds
+        self.index = index
+        self.locals = locals
+        self.plans = plans
+        self.customs = customs
         self.works = works
-        self.workIndex = workIndex
-        let n = grid.geometry.coreCount
-        var offsets = [Int32](repeating: 0, count: n * (phases.count + 1))
+        let n = grid.geometry.coreCount, stride = phases.count + 1
+        var offsets = [Int32](repeating: 0, count: n * stride)
         for py in 0..<grid.rows {
             for px in 0..<grid.cols {
                 let c = grid.core(px: px, py: py)
                 var pc = 0
-                for (k, p) in phases.enumerated() {
-                    offsets[c * (phases.count + 1) + k] = Int32(pc)
-                    pc += Self.count(p, core: c)
+                for k in 0..<phases.count {
+                    offsets[c * stride + k] = Int32(pc)
+                    pc += counters[k](c)
                 }
-                offsets[c * (phases.count + 1) + phases.count] = Int32(pc)
+                offsets[c * stride + phases.count] = Int32(pc)
             }
         }
         self.offsets = offsets
     }
 
-    static func count(_ p: Phase, core: Int) -> Int {
-        switch p {
-        case .local: return 1
-        case .collective(let h): return h.plan.place(core).map { h.plan.count(position: $0.position) } ?? 0
-        case .custom(let count, _): return count(core)
-        case .begin, .end: return 1
-        }
-    }
-
+    /// - Complexity: O(log phases).
     public func op(core: Int, pc: Int) -> MeshOp? {
         guard grid.offsets(of: core) != nil else { return nil }
-        let base = core * (phaseCount + 1)
-        guard pc < Int(offsets[base + phaseCount]) else { return nil }
-        // Binary search for the phase holding pc.
+        let base = core &* (phaseCount &+ 1)
+        guard pc < Int(offsets[base &+ phaseCount]) else { return nil }
+        // The last phase whose first pc is ≤ pc (empty phases share offsets with the next one).
         var lo = 0, hi = phaseCount - 1
         while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if Int(offsets[base + mid]) <= pc { lo = mid } else { hi = mid - 1 }
+            let mid = (lo &+ hi &+ 1) >> 1
+            if Int(offsets[base &+ mid]) <= pc { lo = mid } else { hi = mid &- 1 }
         }
-        // Skip empty phases that share the offset.
-        while lo < phaseCount - 1 && Int(offsets[base + lo + 1]) <= pc { lo += 1 }
-        let k = pc - Int(offsets[base + lo])
-        switch phases[lo] {
-        case .local(let label, let ops, _):
-            return .compute(macs: ops(core), label: label, work: workIndex[lo])
-        case .collective(let h): return h.plan.op(core: core, pc: k)
-        case .custom(_, let op): return op(core, k)
-        case .begin(let i): return .begin(invocation: i)
-        case .end(let i): return .end(invocation: i)
+        let k = pc &- Int(offsets[base &+ lo])
+        let i = Int(index[lo])
+        switch kinds[lo] {
+        case .local:
+            let l = locals[i]
+            return .compute(macs: l.ops(core), label: l.label, work: l.work)
+        case .collective: return plans[i].plan.op(core: core, pc: k)
+        case .custom: return customs[i].op(core, k)
+        case .begin: return .begin(invocation: Int32(i))
+        case .end: return .end(invocation: Int32(i))
         }
     }
 
@@ -105,6 +131,12 @@ public struct PhaseProgram: MeshProgram {
             works[Int(work)](core, store)
         }
     }
+}
+
+/// A line plan behind a reference, so programs share it without copying its arrays.
+final class LinePlanBox: @unchecked Sendable {
+    let plan: LinePlan
+    init(_ plan: LinePlan) { self.plan = plan }
 }
 
 /// A K-tree allreduce laid on every row or column of a grid, made once and reused by many phases
