@@ -41,5 +41,9 @@ test: deps model
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+## bench: release benchmarks of the engine and the inference, written to bench/REPORT.md and bench/results.json
+bench: deps model
+	bash scripts/bench.sh
+
 clean:
 	rm -rf .build
