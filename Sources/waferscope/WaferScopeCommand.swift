@@ -19,6 +19,7 @@ private let allSubcommands: [ParsableCommand.Type] = {
     var list: [ParsableCommand.Type] = [RecordCommand.self]
     #if canImport(WaferLLM)
     list.append(GenerateCommand.self)
+    list.append(KVCapacityCommand.self)
     #endif
     list += [InfoCommand.self, ExportCommand.self, RenderCommand.self, PlotCommand.self]
     return list
