@@ -28,13 +28,29 @@ model:
 build: deps
 	$(SWIFT) build -c release --product waferscope
 
-## run: the demo — record workloads on a WSE-2 sub-grid, summarise and export them
-run: build
+## run: the demo — SmolLM2 answers on a WSE-2 sub-grid, kernels are recorded, figures drawn
+run: build model
 	@mkdir -p $(TRACES) $(FIGURES)
+	@echo "== SmolLM2-135M on a 96x96 WSE-2 sub-grid (every layer resident, shift KV cache) =="
+	$(RELEASE) generate --chat --prompt "What is the capital of France?" --mesh 96x96 --max-tokens 8 \
+		--detail kernel --region 0,0,11,11 --trace $(TRACES)/smollm2-96x96.wtrace
+	$(RELEASE) kv-capacity --mesh 96x96
+	@echo "== Distributed GEMM and GEMV kernels on 32x32 =="
+	$(RELEASE) record gemm --algo meshgemm --mesh 32x32 --m 512 --k 512 --n 512 --out $(TRACES)/meshgemm-32.wtrace
+	$(RELEASE) record gemm --algo cannon --mesh 32x32 --m 512 --k 512 --n 512 --out $(TRACES)/cannon-32.wtrace
+	$(RELEASE) record gemv --algo ktree --mesh 32x32 --rows 4096 --cols 4096 --out $(TRACES)/gemv-ktree-32.wtrace
+	@echo "== Contention: every core sends to its transpose =="
 	$(RELEASE) record comm --pattern transpose --mesh 32x32 --bytes 512 --out $(TRACES)/comm-transpose-32.wtrace
-	$(RELEASE) record comm --pattern hotspot --mesh 32x32 --bytes 256 --out $(TRACES)/comm-hotspot-32.wtrace
-	$(RELEASE) info $(TRACES)/comm-hotspot-32.wtrace --json
-	$(RELEASE) export $(TRACES)/comm-hotspot-32.wtrace --perfetto --region 12,12,20,20 -o $(TRACES)/comm-hotspot-32.perfetto.json
+	$(RELEASE) export $(TRACES)/comm-transpose-32.wtrace --perfetto --region 0,0,7,7 -o $(TRACES)/comm-transpose-32.perfetto.json
+	@echo "== Figures =="
+	$(RELEASE) render $(TRACES)/smollm2-96x96.wtrace --kind timeline --region 0,0,11,11 --time 0,45000 -o $(FIGURES)/smollm2-timeline.png
+	$(RELEASE) render $(TRACES)/smollm2-96x96.wtrace --kind memory -o $(FIGURES)/smollm2-memory.png
+	$(RELEASE) render $(TRACES)/smollm2-96x96.wtrace --kind congestion -o $(FIGURES)/smollm2-congestion.png
+	$(RELEASE) render $(TRACES)/meshgemm-32.wtrace --kind timeline -o $(FIGURES)/meshgemm-timeline.png
+	$(RELEASE) render $(TRACES)/cannon-32.wtrace --kind congestion -o $(FIGURES)/cannon-congestion.png
+	$(RELEASE) render $(TRACES)/comm-transpose-32.wtrace --kind congestion -o $(FIGURES)/comm-transpose-congestion.png
+	$(RELEASE) render $(TRACES)/comm-transpose-32.wtrace --kind congestion-frames -o $(FIGURES)/comm-transpose-frames.png
+	@echo "figures written:"; ls -1 $(FIGURES)/*.png
 
 ## test: unit and end-to-end tests (the end-to-end ones need the model: fetched when missing)
 test: deps model

@@ -53,7 +53,9 @@ struct DecodeProgramBuilder {
         return (o.py, o.px)
     }
 
-    func layer(_ l: Int, step: Step, invocations: (gemv: [String: Int32], layer: Int32)) -> PhaseProgram {
+    /// - Parameter invocations: the kernel marks of this layer's parts: norm1, qkv, attention, o,
+    ///   norm2, gateup, down, residual (each wraps its phases; none nest).
+    func layer(_ l: Int, step: Step, invocations inv: [String: Int32]) -> PhaseProgram {
         let layout = self.layout, grid = self.grid, cfg = layout.config
         let g = cfg.groupSize, hd = cfg.headDim, heads = cfg.headCount, d = cfg.embeddingLength
         let eps = cfg.rmsNormEpsilon, base = cfg.ropeFreqBase, pos = step.position
@@ -69,14 +71,15 @@ struct DecodeProgramBuilder {
                    _ work: @escaping @Sendable (Int, Int, Int, PayloadStore) -> Void) -> PhaseProgram.Phase {
             Self.localPhase(label: P(name), grid: grid, numerics: numerics, ops: ops, work: work)
         }
-        var phases: [PhaseProgram.Phase] = [.begin(invocations.layer)]
+        var phases: [PhaseProgram.Phase] = [.begin(inv["norm1"]!)]
         // Attention RMSNorm: Σx² along Y.
         phases.append(local("rmsnorm", { i, _ in dLen(i) }) { c, _, _, s in
             s[c, DecodeSlot.acc] = [s[c, DecodeSlot.x].reduce(0) { $0 + $1 * $1 }]
         })
         phases.append(.collective(yPlan.carrying(1)))
+        phases.append(.end(inv["norm1"]!))
         // QKV GEMV (reduce along Y).
-        phases.append(.begin(invocations.gemv["qkv"]!))
+        phases.append(.begin(inv["qkv"]!))
         phases.append(local("qkv gemv", { i, j in dLen(i) + dLen(i) * (qLen(j) + 2 * kvLen(j)) }) { c, _, j, s in
             let x = s[c, DecodeSlot.x], w = s[c, DecodeSlot.attnNorm(l)]
             let r = 1 / (s[c, DecodeSlot.acc][0] / Float(d) + eps).squareRoot()
@@ -84,7 +87,8 @@ struct DecodeProgramBuilder {
             s[c, DecodeSlot.acc] = TileMath.gemv(h, s[c, DecodeSlot.wqkv(l)], k: h.count, n: qLen(j) + 2 * kvLen(j))
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map { qLen($0) + 2 * kvLen($0) })))
-        phases.append(.end(invocations.gemv["qkv"]!))
+        phases.append(.end(inv["qkv"]!))
+        phases.append(.begin(inv["attention"]!))
         // RoPE on q and k, append k and v on the append row, stage the oldest entry on shifting rows.
         phases.append(local("rope + kv append", { _, j in 2 * (qLen(j) + kvLen(j)) }) { c, i, j, s in
             var v = s[c, DecodeSlot.acc]
@@ -190,13 +194,15 @@ struct DecodeProgramBuilder {
             s[c, DecodeSlot.acc] = ctx
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map(qLen))))
+        phases.append(.end(inv["attention"]!))
         // O projection (reduce along X) and the residual.
-        phases.append(.begin(invocations.gemv["o"]!))
+        phases.append(.begin(inv["o"]!))
         phases.append(local("o gemv", { i, j in qLen(j) * dLen(i) }) { c, i, _, s in
             s[c, DecodeSlot.acc] = TileMath.gemv(s[c, DecodeSlot.acc], s[c, DecodeSlot.wo(l)], k: s[c, DecodeSlot.acc].count, n: dLen(i))
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
-        phases.append(.end(invocations.gemv["o"]!))
+        phases.append(.end(inv["o"]!))
+        phases.append(.begin(inv["norm2"]!))
         phases.append(local("residual + rmsnorm", { i, _ in 2 * dLen(i) }) { c, _, _, s in
             var x = s[c, DecodeSlot.x]
             TileMath.add(&x, s[c, DecodeSlot.acc])
@@ -204,8 +210,9 @@ struct DecodeProgramBuilder {
             s[c, DecodeSlot.acc] = [x.reduce(0) { $0 + $1 * $1 }]
         })
         phases.append(.collective(yPlan.carrying(1)))
+        phases.append(.end(inv["norm2"]!))
         // FFN: gate|up (reduce along Y), SwiGLU, down (reduce along X), residual.
-        phases.append(.begin(invocations.gemv["gateup"]!))
+        phases.append(.begin(inv["gateup"]!))
         phases.append(local("gate|up gemv", { i, j in dLen(i) + dLen(i) * 2 * fLen(j) }) { c, _, j, s in
             let x = s[c, DecodeSlot.x], w = s[c, DecodeSlot.ffnNorm(l)]
             let r = 1 / (s[c, DecodeSlot.acc][0] / Float(d) + eps).squareRoot()
@@ -213,36 +220,38 @@ struct DecodeProgramBuilder {
             s[c, DecodeSlot.acc] = TileMath.gemv(h, s[c, DecodeSlot.wgu(l)], k: h.count, n: 2 * fLen(j))
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map { 2 * fLen($0) })))
-        phases.append(.end(invocations.gemv["gateup"]!))
-        phases.append(.begin(invocations.gemv["down"]!))
+        phases.append(.end(inv["gateup"]!))
+        phases.append(.begin(inv["down"]!))
         phases.append(local("down gemv", { i, j in 2 * fLen(j) + fLen(j) * dLen(i) }) { c, i, j, s in
             let gu = s[c, DecodeSlot.acc], f = fLen(j)
             let act = (0..<f).map { ReferenceModel.silu(gu[$0]) * gu[f + $0] }
             s[c, DecodeSlot.acc] = TileMath.gemv(act, s[c, DecodeSlot.wdown(l)], k: f, n: dLen(i))
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
-        phases.append(.end(invocations.gemv["down"]!))
+        phases.append(.end(inv["down"]!))
+        phases.append(.begin(inv["residual"]!))
         phases.append(local("residual", { i, _ in dLen(i) }) { c, _, _, s in
             var x = s[c, DecodeSlot.x]
             TileMath.add(&x, s[c, DecodeSlot.acc])
             s[c, DecodeSlot.x] = x
         })
-        phases.append(.end(invocations.layer))
+        phases.append(.end(inv["residual"]!))
         return PhaseProgram(grid: grid, collectiveSlots: (DecodeSlot.acc, DecodeSlot.incoming, DecodeSlot.staging), phases: phases)
     }
 
     /// Final RMSNorm and the LM head (reduce along Y: logits split along X, on every row).
-    func head(invocation: Int32, gemv: Int32) -> PhaseProgram {
+    func head(norm: Int32, gemv: Int32) -> PhaseProgram {
         let layout = self.layout, grid = self.grid, cfg = layout.config
         let d = cfg.embeddingLength, eps = cfg.rmsNormEpsilon, layers = cfg.layerCount
         let dLen: @Sendable (Int) -> Int = { i in layout.dRange[i].count }
         let vLen: @Sendable (Int) -> Int = { j in layout.vocabRange[j].count }
         let numerics = self.numerics
-        var phases: [PhaseProgram.Phase] = [.begin(invocation)]
+        var phases: [PhaseProgram.Phase] = [.begin(norm)]
         phases.append(Self.localPhase(label: label("rmsnorm"), grid: grid, numerics: numerics, ops: { i, _ in dLen(i) }) { c, _, _, s in
             s[c, DecodeSlot.acc] = [s[c, DecodeSlot.x].reduce(0) { $0 + $1 * $1 }]
         })
         phases.append(.collective(yPlan.carrying(1)))
+        phases.append(.end(norm))
         phases.append(.begin(gemv))
         phases.append(Self.localPhase(label: label("lm head gemv"), grid: grid, numerics: numerics,
                                       ops: { i, j in dLen(i) + dLen(i) * vLen(j) }) { c, _, j, s in
@@ -253,7 +262,6 @@ struct DecodeProgramBuilder {
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map(vLen))))
         phases.append(.end(gemv))
-        phases.append(.end(invocation))
         return PhaseProgram(grid: grid, collectiveSlots: (DecodeSlot.acc, DecodeSlot.incoming, DecodeSlot.staging), phases: phases)
     }
 }

@@ -107,26 +107,32 @@ public final class MeshDecoder {
         let gridText = "\(grid.cols)x\(grid.rows)"
         for l in 0..<cfg.layerCount {
             let common = ["phase": phase, "token": "\(pos)", "layer": "\(l)"]
-            let layerInv = engine.invocation(name: "decoder layer", params: common.merging(["kernel": "layer", "grid": gridText]) { a, _ in a })
+            func mark(_ name: String, _ kernel: String) -> Int32 {
+                engine.invocation(name: name, params: common.merging(["kernel": kernel, "grid": gridText]) { a, _ in a })
+            }
             func gemv(_ op: String, rows: Int, cols: Int, axis: Axis) -> Int32 {
                 let g = axis == .y ? gridText : "\(grid.rows)x\(grid.cols)"
-                return engine.invocation(name: "gemv", params: common.merging([
+                return engine.invocation(name: "gemv \(op)", params: common.merging([
                     "kernel": "gemv", "algorithm": "ktree", "op": op, "rows": "\(rows)", "cols": "\(cols)", "grid": g,
                     "axis": axis.rawValue, "groups": "\(builder.yPlan.groups)",
                 ]) { a, _ in a })
             }
             let q = cfg.queryDim, kv = cfg.kvDim, d = cfg.embeddingLength, f = cfg.feedForwardLength
-            let invs = ["qkv": gemv("qkv", rows: d, cols: q + 2 * kv, axis: .y), "o": gemv("o", rows: q, cols: d, axis: .x),
-                        "gateup": gemv("gate|up", rows: d, cols: 2 * f, axis: .y), "down": gemv("down", rows: f, cols: d, axis: .x)]
-            try engine.run(builder.layer(l, step: step, invocations: (invs, layerInv)))
+            let invs = [
+                "norm1": mark("rmsnorm", "rmsnorm"), "qkv": gemv("qkv", rows: d, cols: q + 2 * kv, axis: .y),
+                "attention": mark("attention", "attention"), "o": gemv("o", rows: q, cols: d, axis: .x),
+                "norm2": mark("residual + rmsnorm", "rmsnorm"), "gateup": gemv("gate|up", rows: d, cols: 2 * f, axis: .y),
+                "down": gemv("down", rows: f, cols: d, axis: .x), "residual": mark("residual", "elementwise"),
+            ]
+            try engine.run(builder.layer(l, step: step, invocations: invs))
         }
-        let headInv = engine.invocation(name: "lm head", params: ["phase": phase, "token": "\(pos)", "kernel": "head"])
-        let headGemv = engine.invocation(name: "gemv", params: [
-            "phase": phase, "token": "\(pos)", "kernel": "gemv", "algorithm": "ktree", "op": "lm head",
-            "rows": "\(cfg.embeddingLength)", "cols": "\(cfg.vocabularySize)", "grid": gridText, "axis": "y",
-            "groups": "\(builder.yPlan.groups)",
-        ])
-        try engine.run(builder.head(invocation: headInv, gemv: headGemv))
+        let head = ["phase": phase, "token": "\(pos)", "grid": gridText]
+        let headNorm = engine.invocation(name: "rmsnorm", params: head.merging(["kernel": "rmsnorm", "layer": "head"]) { a, _ in a })
+        let headGemv = engine.invocation(name: "gemv lm head", params: head.merging([
+            "kernel": "gemv", "algorithm": "ktree", "op": "lm head", "layer": "head",
+            "rows": "\(cfg.embeddingLength)", "cols": "\(cfg.vocabularySize)", "axis": "y", "groups": "\(builder.yPlan.groups)",
+        ]) { a, _ in a })
+        try engine.run(builder.head(norm: headNorm, gemv: headGemv))
         stepEnds.append(engine.makespanCycles)
         guard let store = engine.store else { return nil }
         var logits: [Float] = []

@@ -49,6 +49,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Trace detail: full, kernel or summary.")
     var detail: TraceDetail = .kernel
 
+    @Option(help: ArgumentHelp("Record spans and messages only in this region (full and kernel detail).", valueName: "x0,y0,x1,y1"))
+    var region: String?
+
     @Flag(help: "Record PLMR violations and run on instead of stopping.")
     var recordViolations = false
 
@@ -94,6 +97,7 @@ struct GenerateCommand: ParsableCommand {
             "command": commandLine(), "workload": "generate", "model": cfg.name, "policy": policy.rawValue,
             "numerics": timingOnly ? "timing-only" : "float32",
         ])
+        if let region { rec.region = try CoreRegion.parse(region, in: MeshGeometry(spec)) }
         let engine = try MeshEngine(spec: spec, recorder: rec,
                                     payloadSlots: timingOnly ? nil : 16 + 8 * cfg.layerCount + 2,
                                     policy: recordViolations ? .record : .abort)
