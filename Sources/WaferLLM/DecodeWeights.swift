@@ -7,17 +7,18 @@ import WaferModel
 /// Every tile is stored input-major (`tile[in * outs + out]`), the orientation a local GEMV
 /// `y = x · W` streams through.
 enum DecodeWeights {
-    /// Writes every tile into the store.
-    static func place(_ w: ModelWeights, layout: DecodeLayout, grid: KernelGrid, store: PayloadStore) {
+    /// Writes the tiles of `layers` (and the final norm and LM head when `head`) into the store.
+    static func place(_ w: ModelWeights, layout: DecodeLayout, grid: KernelGrid, store: PayloadStore,
+                      layers: Range<Int>, head: Bool) {
         let c = layout.config
-        let d = c.embeddingLength
         for i in 0..<layout.rows {
             for j in 0..<layout.cols {
                 let core = grid.core(px: j, py: i)
                 let dr = layout.dRange[i], kv = layout.kvRange[j], fr = layout.ffnRange[j], vr = layout.vocabRange[j]
                 let qIdx = layout.queryIndex[j]
                 let outs = qIdx + Array(kv) + Array(kv.map { $0 + c.kvDim })   // q | k | v (v offset marks the V matrix)
-                for (l, lw) in w.layers.enumerated() {
+                for l in layers {
+                    let lw = w.layers[l]
                     // QKV: inputs dr, outputs q (permuted), k, v.
                     var qkv = [Float](repeating: 0, count: dr.count * outs.count)
                     for (a, inDim) in dr.enumerated() {
@@ -52,19 +53,21 @@ enum DecodeWeights {
                     store[core, DecodeSlot.kCache(l)] = []
                     store[core, DecodeSlot.vCache(l)] = []
                 }
-                let layers = w.layers.count
-                store[core, DecodeSlot.outNorm(layers: layers)] = Array(w.outputNorm[dr])
-                var head = [Float](repeating: 0, count: dr.count * vr.count)
-                for (a, inDim) in dr.enumerated() { for (b, v) in vr.enumerated() { head[a * vr.count + b] = w.output[v, inDim] } }
-                store[core, DecodeSlot.lmHead(layers: layers)] = head
-                _ = d
+                guard head else { continue }
+                let total = w.layers.count
+                store[core, DecodeSlot.outNorm(layers: total)] = Array(w.outputNorm[dr])
+                var tile = [Float](repeating: 0, count: dr.count * vr.count)
+                for (a, inDim) in dr.enumerated() { for (b, v) in vr.enumerated() { tile[a * vr.count + b] = w.output[v, inDim] } }
+                store[core, DecodeSlot.lmHead(layers: total)] = tile
             }
         }
     }
 
-    /// Device bytes of the persistent tiles of core (column j, row i), by label.
-    static func bytes(layout: DecodeLayout, row i: Int, col j: Int, elementBytes eb: Int) -> [(String, Int)] {
-        let c = layout.config, L = c.layerCount
+    /// Device bytes of the persistent tiles of core (column j, row i), by label, for a grid that
+    /// holds `layers` layers (all by default) and, when `head`, the final norm and the LM head.
+    static func bytes(layout: DecodeLayout, row i: Int, col j: Int, elementBytes eb: Int,
+                      layers: Int? = nil, head: Bool = true) -> [(String, Int)] {
+        let c = layout.config, L = layers ?? c.layerCount
         let dr = layout.dRange[i].count, kv = layout.kvRange[j].count, fr = layout.ffnRange[j].count
         let q = layout.queryIndex[j].count, vr = layout.vocabRange[j].count
         return [
@@ -72,8 +75,8 @@ enum DecodeWeights {
             ("Wo ×\(L)", L * q * dr * eb),
             ("Wgate|up ×\(L)", L * dr * 2 * fr * eb),
             ("Wdown ×\(L)", L * fr * dr * eb),
-            ("norms ×\(L)", (2 * L + 1) * dr * eb),
-            ("LM head", dr * vr * eb),
+            ("norms ×\(L)", (2 * L + (head ? 1 : 0)) * dr * eb),
+            ("LM head", head ? dr * vr * eb : 0),
             ("activations", (dr + (q + 2 * kv) + q + 2 * fr + 2 * max(q + 2 * kv, 2 * fr, dr, vr) + 4 * kv) * eb),
         ]
     }

@@ -22,20 +22,27 @@ public struct KVCapacity: Sendable {
 
     public let layout: DecodeLayout
     public let spec: MeshSpec
+    /// Layers this grid holds (all of them unless the model is placed over several grids).
+    public let layers: Int
+    /// Whether this grid also holds the final norm and the LM head.
+    public let head: Bool
 
-    public init(layout: DecodeLayout, spec: MeshSpec) {
+    public init(layout: DecodeLayout, spec: MeshSpec, layers: Int? = nil, head: Bool = true) {
         self.layout = layout
         self.spec = spec
+        self.layers = layers ?? layout.config.layerCount
+        self.head = head
     }
 
     /// Bytes of one cache entry on a core of column `j`.
     public func entryBytes(column j: Int) -> Int {
-        2 * layout.config.layerCount * layout.kvRange[j].count * spec.elementBytes
+        2 * layers * layout.kvRange[j].count * spec.elementBytes
     }
 
     /// Entries core (j, i) can hold after its weights and buffers (negative: the weights alone overflow).
     public func entries(row i: Int, column j: Int) -> Int {
-        let used = DecodeWeights.bytes(layout: layout, row: i, col: j, elementBytes: spec.elementBytes).reduce(0) { $0 + $1.1 }
+        let used = DecodeWeights.bytes(layout: layout, row: i, col: j, elementBytes: spec.elementBytes,
+                                       layers: layers, head: head).reduce(0) { $0 + $1.1 }
         let free = spec.sramBytesPerCore - used
         let e = entryBytes(column: j)
         return e == 0 ? Int.max / 2 : (free < 0 ? -1 : free / e)

@@ -4,32 +4,49 @@ import WaferModel
 import WaferSpec
 import WaferTrace
 
-/// A LLaMA model resident on a decode grid of the mesh, generating tokens one step at a time.
+/// A LLaMA model resident on the mesh, generating tokens one decode step at a time.
 ///
-/// Set-up places every layer's weights on the grid (accounted against SRAM), declares the
-/// K-tree routes of the two reduce axes and the KV-shift routes once, then each step runs one
-/// `PhaseProgram` per layer and one for the LM head. With weights the cores compute real numbers
-/// (Float32) and the host reads the logits from the first row; without them (`timing-only`) the
-/// same programs run with sizes only.
+/// Set-up places every layer's weights on one decode grid — or, when they do not fit, on several
+/// equally tall grids side by side (pipeline stages, see `StagePlanner`) — accounted against SRAM,
+/// and declares the K-tree routes of the two reduce axes, the KV-shift routes and the stage
+/// hand-over routes once. Each step runs one `PhaseProgram` per layer on its stage's grid, hands
+/// the residual stream from stage to stage over the mesh, and runs the LM head on the last stage.
+/// With weights the cores compute real numbers (Float32) and the host reads the logits from the
+/// last stage's first row; without them (`timing-only`) the same programs run with sizes only.
 ///
 /// The prompt is fed through the same decode steps (phase "prefill"), one token at a time.
 public final class MeshDecoder {
-    public let layout: DecodeLayout
     public let engine: MeshEngine
-    public let grid: KernelGrid
     public let policy: KVPolicy
     public private(set) var cache: KVCachePlacement
+    let stages: [DecodeStage]
     let weights: ModelWeights?
-    let builder: DecodeProgramBuilder
     let kvLabel: Int32
+    let handOvers: [HandOverProgram?]
+
+    /// The first stage's layout (all stages share the model and the row split).
+    public var layout: DecodeLayout { stages[0].layout }
+    /// The first stage's grid.
+    public var grid: KernelGrid { stages[0].grid }
+    /// Every stage's grid and layer range.
+    public var placement: [(grid: KernelGrid, layers: Range<Int>)] { stages.map { ($0.grid, $0.layers) } }
 
     /// Cycle at which each finished step's last core finished.
     public private(set) var stepEnds: [Int64] = []
 
+    /// One grid holding every layer.
+    public convenience init(engine: MeshEngine, config: ModelConfig, weights: ModelWeights?, grid: KernelGrid,
+                            policy: KVPolicy = .shift, groups: Int? = nil) throws {
+        try self.init(engine: engine, config: config, weights: weights, stageGrids: [grid],
+                      layers: [0..<config.layerCount], policy: policy, groups: groups)
+    }
+
+    /// Several stage grids, each holding a contiguous range of layers (see `StagePlanner.plan`).
+    ///
     /// - Parameters:
     ///   - weights: the model's weights for real numerics (the engine must carry payloads), or nil.
-    public init(engine: MeshEngine, config: ModelConfig, weights: ModelWeights?, grid: KernelGrid,
-                policy: KVPolicy = .shift, groups: Int? = nil) throws {
+    public init(engine: MeshEngine, config: ModelConfig, weights: ModelWeights?, stageGrids: [KernelGrid],
+                layers: [Range<Int>], policy: KVPolicy = .shift, groups: Int? = nil) throws {
         if let p = config.validationProblem { throw KernelError.shape(p) }
         guard (weights == nil) == (engine.store == nil) else {
             throw KernelError.shape("real numerics need both weights and an engine with payloads")
@@ -37,45 +54,69 @@ public final class MeshDecoder {
         if let store = engine.store, store.slotsPerCore < DecodeSlot.count(layers: config.layerCount) {
             throw KernelError.shape("the engine needs \(DecodeSlot.count(layers: config.layerCount)) payload slots per core")
         }
+        guard !stageGrids.isEmpty, stageGrids.count == layers.count,
+              layers.first?.lowerBound == 0, layers.last?.upperBound == config.layerCount,
+              zip(layers, layers.dropFirst()).allSatisfy({ $0.upperBound == $1.lowerBound }) else {
+            throw KernelError.shape("stages must cover layers 0..<\(config.layerCount) in order, one range per grid")
+        }
+        let rows = stageGrids[0].rows
+        guard stageGrids.allSatisfy({ $0.rows == rows && $0.y0 == stageGrids[0].y0 }) else {
+            throw KernelError.shape("stage grids must be equally tall and aligned")
+        }
         self.engine = engine
-        self.grid = grid
         self.policy = policy
         self.weights = weights
-        layout = try DecodeLayout(config: config, cols: grid.cols, rows: grid.rows)
-        cache = KVCachePlacement(rows: grid.rows, policy: policy)
-        let slots = (DecodeSlot.acc, DecodeSlot.incoming, DecodeSlot.staging)
-        let yPlan = try LinePlanHandle(engine: engine, grid: grid, axis: .y, groups: groups, colourBase: 0, slots: slots, label: "allreduce along Y")
-        let xPlan = try LinePlanHandle(engine: engine, grid: grid, axis: .x, groups: groups, colourBase: 9, slots: slots, label: "allreduce along X")
-        var shift = Array(repeating: Int32(-1), count: engine.geometry.coreCount)
-        for i in 1..<max(1, grid.rows) {
-            for j in 0..<grid.cols {
-                let c = grid.core(px: j, py: i)
-                shift[c] = try engine.route(from: c, colour: 18 + i % 2, legs: [RouteLeg(.north, 1)])
-            }
-        }
+        cache = KVCachePlacement(rows: rows, policy: policy)
         var labels: [String: Int32] = [:]
         for name in ["rmsnorm", "qkv gemv", "rope + kv append", "kv shift in", "attention scores", "softmax max",
                      "softmax exp", "attention context", "o gemv", "residual + rmsnorm", "gate|up gemv", "down gemv",
                      "residual", "lm head gemv"] { labels[name] = engine.label(name) }
         kvLabel = engine.label("KV cache")
-        builder = DecodeProgramBuilder(layout: layout, grid: grid, yPlan: yPlan, xPlan: xPlan, shiftRoutes: shift,
-                                       labels: labels, numerics: weights != nil, elementBytes: engine.spec.elementBytes)
-        try placeWeights()
+        let slots = (DecodeSlot.acc, DecodeSlot.incoming, DecodeSlot.staging)
+        var stages: [DecodeStage] = []
+        for (s, grid) in stageGrids.enumerated() {
+            let layout = try DecodeLayout(config: config, cols: grid.cols, rows: grid.rows)
+            let yPlan = try LinePlanHandle(engine: engine, grid: grid, axis: .y, groups: groups, colourBase: 0, slots: slots, label: "allreduce along Y")
+            let xPlan = try LinePlanHandle(engine: engine, grid: grid, axis: .x, groups: groups, colourBase: 9, slots: slots, label: "allreduce along X")
+            var shift = Array(repeating: Int32(-1), count: engine.geometry.coreCount)
+            for i in 1..<max(1, grid.rows) {
+                for j in 0..<grid.cols {
+                    let c = grid.core(px: j, py: i)
+                    shift[c] = try engine.route(from: c, colour: 18 + i % 2, legs: [RouteLeg(.north, 1)])
+                }
+            }
+            let builder = DecodeProgramBuilder(layout: layout, grid: grid, yPlan: yPlan, xPlan: xPlan, shiftRoutes: shift,
+                                               labels: labels, numerics: weights != nil, elementBytes: engine.spec.elementBytes)
+            stages.append(DecodeStage(grid: grid, layout: layout, layers: layers[s], holdsHead: s == stageGrids.count - 1,
+                                      builder: builder))
+        }
+        self.stages = stages
+        var handOvers: [HandOverProgram?] = [nil]
+        for s in 1..<stages.count {
+            let inv = engine.invocation(name: "stage hand-over", params: ["kernel": "hand-over", "from": "\(s - 1)", "to": "\(s)"])
+            handOvers.append(try HandOverProgram(engine: engine, from: stages[s - 1].grid, to: stages[s].grid,
+                                                 layout: stages[s].layout, invocation: inv))
+        }
+        self.handOvers = handOvers
+        for stage in stages { try placeWeights(stage) }
     }
 
-    /// Puts every core's tiles in place and accounts them in SRAM (a program of allocations).
-    private func placeWeights() throws {
+    /// Puts a stage's tiles in place and accounts them in SRAM (a program of allocations).
+    private func placeWeights(_ stage: DecodeStage) throws {
         if let weights, let store = engine.store {
-            DecodeWeights.place(weights, layout: layout, grid: grid, store: store)
+            DecodeWeights.place(weights, layout: stage.layout, grid: stage.grid, store: store, layers: stage.layers, head: stage.holdsHead)
         }
-        let layout = self.layout, grid = self.grid, eb = engine.spec.elementBytes
+        let layout = stage.layout, grid = stage.grid, eb = engine.spec.elementBytes
+        let layerCount = stage.layers.count, head = stage.holdsHead
         var labelIDs: [String: Int32] = [:]
-        for (name, _) in DecodeWeights.bytes(layout: layout, row: 0, col: 0, elementBytes: eb) { labelIDs[name] = engine.label(name) }
+        for (name, _) in DecodeWeights.bytes(layout: layout, row: 0, col: 0, elementBytes: eb, layers: layerCount, head: head) {
+            labelIDs[name] = engine.label(name)
+        }
         let ids = labelIDs
         let program = PhaseProgram(grid: grid, collectiveSlots: (0, 1, 2), phases: [
             .custom(count: { _ in ids.count }, op: { c, k in
                 let o = grid.offsets(of: c)!
-                let entries = DecodeWeights.bytes(layout: layout, row: o.py, col: o.px, elementBytes: eb)
+                let entries = DecodeWeights.bytes(layout: layout, row: o.py, col: o.px, elementBytes: eb, layers: layerCount, head: head)
                 return .alloc(label: ids[entries[k].0]!, bytes: entries[k].1)
             }),
         ])
@@ -96,16 +137,48 @@ public final class MeshDecoder {
         let moves = cache.append(pos)
         if let weights, let store = engine.store {
             let row = weights.tokenEmbedding.row(token)
-            for i in 0..<grid.rows {
-                let block = Array(row[layout.dRange[i]])
-                for j in 0..<grid.cols { store[grid.core(px: j, py: i), DecodeSlot.x] = block }
+            let first = stages[0]
+            for i in 0..<first.grid.rows {
+                let block = Array(row[first.layout.dRange[i]])
+                for j in 0..<first.grid.cols { store[first.grid.core(px: j, py: i), DecodeSlot.x] = block }
             }
         }
-        try accountKV(moves)
+        if phase == "decode" {
+            // The token depends on the previous step's logits: nothing starts before they exist.
+            let ready = engine.makespanCycles
+            for stage in stages {
+                let g = stage.grid
+                engine.hold((0..<g.rows).flatMap { i in (0..<g.cols).map { g.core(px: $0, py: i) } }, until: ready)
+            }
+        }
         let step = DecodeProgramBuilder.Step(position: pos, phase: phase, counts: cache.counts,
                                              appendRow: moves.appendRow, senders: Set(moves.senders))
+        for (s, stage) in stages.enumerated() {
+            try accountKV(moves, stage: stage)
+            if let h = handOvers[s] { try engine.run(h) }
+            try runLayers(stage, step: step, phase: phase, position: pos)
+        }
+        let last = stages[stages.count - 1]
+        let gridText = "\(last.grid.cols)x\(last.grid.rows)"
+        let head = ["phase": phase, "token": "\(pos)", "grid": gridText]
+        let headNorm = engine.invocation(name: "rmsnorm", params: head.merging(["kernel": "rmsnorm", "layer": "head"]) { a, _ in a })
+        let headGemv = engine.invocation(name: "gemv lm head", params: head.merging([
+            "kernel": "gemv", "algorithm": "ktree", "op": "lm head", "layer": "head",
+            "rows": "\(cfg.embeddingLength)", "cols": "\(cfg.vocabularySize)", "axis": "y", "groups": "\(last.builder.yPlan.groups)",
+        ]) { a, _ in a })
+        try engine.run(last.builder.head(norm: headNorm, gemv: headGemv))
+        stepEnds.append(engine.makespanCycles)
+        guard let store = engine.store else { return nil }
+        var logits: [Float] = []
+        logits.reserveCapacity(cfg.vocabularySize)
+        for j in 0..<last.grid.cols { logits += store[last.grid.core(px: j, py: 0), DecodeSlot.acc] }
+        return logits
+    }
+
+    private func runLayers(_ stage: DecodeStage, step: DecodeProgramBuilder.Step, phase: String, position pos: Int) throws {
+        let cfg = stage.layout.config, grid = stage.grid
         let gridText = "\(grid.cols)x\(grid.rows)"
-        for l in 0..<cfg.layerCount {
+        for l in stage.layers {
             let common = ["phase": phase, "token": "\(pos)", "layer": "\(l)"]
             func mark(_ name: String, _ kernel: String) -> Int32 {
                 engine.invocation(name: name, params: common.merging(["kernel": kernel, "grid": gridText]) { a, _ in a })
@@ -114,7 +187,7 @@ public final class MeshDecoder {
                 let g = axis == .y ? gridText : "\(grid.rows)x\(grid.cols)"
                 return engine.invocation(name: "gemv \(op)", params: common.merging([
                     "kernel": "gemv", "algorithm": "ktree", "op": op, "rows": "\(rows)", "cols": "\(cols)", "grid": g,
-                    "axis": axis.rawValue, "groups": "\(builder.yPlan.groups)",
+                    "axis": axis.rawValue, "groups": "\(stage.builder.yPlan.groups)",
                 ]) { a, _ in a })
             }
             let q = cfg.queryDim, kv = cfg.kvDim, d = cfg.embeddingLength, f = cfg.feedForwardLength
@@ -124,28 +197,15 @@ public final class MeshDecoder {
                 "norm2": mark("residual + rmsnorm", "rmsnorm"), "gateup": gemv("gate|up", rows: d, cols: 2 * f, axis: .y),
                 "down": gemv("down", rows: f, cols: d, axis: .x), "residual": mark("residual", "elementwise"),
             ]
-            try engine.run(builder.layer(l, step: step, invocations: invs))
+            try engine.run(stage.builder.layer(l, step: step, invocations: invs))
         }
-        let head = ["phase": phase, "token": "\(pos)", "grid": gridText]
-        let headNorm = engine.invocation(name: "rmsnorm", params: head.merging(["kernel": "rmsnorm", "layer": "head"]) { a, _ in a })
-        let headGemv = engine.invocation(name: "gemv lm head", params: head.merging([
-            "kernel": "gemv", "algorithm": "ktree", "op": "lm head", "layer": "head",
-            "rows": "\(cfg.embeddingLength)", "cols": "\(cfg.vocabularySize)", "axis": "y", "groups": "\(builder.yPlan.groups)",
-        ]) { a, _ in a })
-        try engine.run(builder.head(norm: headNorm, gemv: headGemv))
-        stepEnds.append(engine.makespanCycles)
-        guard let store = engine.store else { return nil }
-        var logits: [Float] = []
-        logits.reserveCapacity(cfg.vocabularySize)
-        for j in 0..<grid.cols { logits += store[grid.core(px: j, py: 0), DecodeSlot.acc] }
-        return logits
     }
 
     /// SRAM accounting of the cache move: the append row allocates an entry, and under the shift
     /// policy each sender frees one and the row above allocates one.
-    private func accountKV(_ moves: KVCachePlacement.Step) throws {
-        let layout = self.layout, grid = self.grid, eb = engine.spec.elementBytes, label = kvLabel
-        let layers = layout.config.layerCount
+    private func accountKV(_ moves: KVCachePlacement.Step, stage: DecodeStage) throws {
+        let layout = stage.layout, grid = stage.grid, eb = engine.spec.elementBytes, label = kvLabel
+        let layers = stage.layers.count
         let senders = Set(moves.senders), appendRow = moves.appendRow
         let program = PhaseProgram(grid: grid, collectiveSlots: (0, 1, 2), phases: [
             .custom(count: { c in

@@ -43,6 +43,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "K-tree groups per reduce line (default ≈ √side).")
     var groups: Int?
 
+    @Option(help: ArgumentHelp("Place the layers on pipeline stages of WxH cores side by side (as many as the weights need) instead of one grid filling the mesh.", valueName: "WxH"))
+    var stage: String?
+
     @Option(help: ArgumentHelp("Write the run's trace here.", valueName: "trace.wtrace"))
     var trace: String?
 
@@ -101,11 +104,23 @@ struct GenerateCommand: ParsableCommand {
         let engine = try MeshEngine(spec: spec, recorder: rec,
                                     payloadSlots: timingOnly ? nil : 16 + 8 * cfg.layerCount + 2,
                                     policy: recordViolations ? .record : .abort)
-        let grid = try KernelGrid(geometry: engine.geometry)
         var generated: [Int] = []
         let decoder: MeshDecoder
         do {
-            decoder = try MeshDecoder(engine: engine, config: cfg, weights: weights, grid: grid, policy: policy, groups: groups)
+            if let stage {
+                let (w, h) = try MeshSpec.parseMesh(stage)
+                let plan = try StagePlanner.plan(config: cfg, spec: spec, stageWidth: w, stageHeight: h)
+                decoder = try MeshDecoder(engine: engine, config: cfg, weights: weights, stageGrids: plan.grids,
+                                          layers: plan.layers, policy: policy, groups: groups)
+            } else {
+                decoder = try MeshDecoder(engine: engine, config: cfg, weights: weights,
+                                          grid: try KernelGrid(geometry: engine.geometry), policy: policy, groups: groups)
+            }
+            if !json && decoder.placement.count > 1 {
+                for (g, layers) in decoder.placement {
+                    print("stage: layers \(layers.lowerBound)–\(layers.upperBound - 1) on \(g.cols)x\(g.rows) cores at (\(g.x0),\(g.y0))")
+                }
+            }
             let eos = tokenizer?.eosTokenID
             generated = try decoder.generate(prompt: promptIDs, maxTokens: maxTokens, eos: eos) { id in
                 if !json, let tokenizer {
@@ -113,7 +128,7 @@ struct GenerateCommand: ParsableCommand {
                 }
             }
         } catch let e as MeshError {
-            if case .violation = e { throw CLIError("\(e) (the model does not fit this grid: try a larger --mesh, or --record-violations)") }
+            if case .violation = e { throw CLIError("\(e) (the model does not fit: try a larger --mesh, --stage WxH over a wider mesh, or --record-violations)") }
             throw e
         }
         if !json && tokenizer != nil { print("") }
@@ -135,7 +150,7 @@ struct GenerateCommand: ParsableCommand {
             "tprPrefill": Double(promptIDs.count) / prefillSeconds, "timeToFirstTokenSeconds": prefillSeconds,
             "timePerOutputTokenSeconds": tpot, "mesh": "\(spec.width)x\(spec.height)", "policy": policy.rawValue,
             "model": cfg.name, "makespanCycles": t.summary.makespanCycles, "peakSramBytesPerCore": t.peakSramBytesPerCore,
-            "violations": t.violations.count,
+            "violations": t.violations.count, "stages": decoder.placement.count,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])

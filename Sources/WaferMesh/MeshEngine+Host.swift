@@ -1,0 +1,9 @@
+extension MeshEngine {
+    /// Holds `cores` until cycle `t`: none of them issues another op before it.
+    ///
+    /// Models host I/O between runs — e.g. the host reading a step's logits and writing the next
+    /// token's embedding — which the mesh programs themselves do not carry.
+    public func hold<S: Sequence>(_ cores: S, until t: Int64) where S.Element == Int {
+        for c in cores { coreTime[c] = max(coreTime[c], t) }
+    }
+}

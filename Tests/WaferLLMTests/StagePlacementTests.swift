@@ -1,0 +1,48 @@
+import XCTest
+@testable import WaferLLM
+import WaferKernels
+import WaferMesh
+import WaferModel
+import WaferSpec
+import WaferTrace
+
+final class StagePlacementTests: XCTestCase {
+    /// A model split over two stage grids side by side gives the dense reference's logits, and the
+    /// residual stream crosses between them as real messages.
+    func testTwoStagesMatchTheReference() throws {
+        let weights = try ModelWeights.random(config: tinyConfig, seed: 5)
+        let spec = decoderSpec(7, 3)
+        let rec = try TraceRecorder(spec: spec, detail: .full)
+        let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: DecodeSlot.count(layers: tinyConfig.layerCount))
+        let g = engine.geometry
+        let grids = [try KernelGrid(geometry: g, x0: 0, y0: 0, rows: 3, cols: 3), try KernelGrid(geometry: g, x0: 3, y0: 0, rows: 3, cols: 4)]
+        let decoder = try MeshDecoder(engine: engine, config: tinyConfig, weights: weights, stageGrids: grids,
+                                      layers: [0..<1, 1..<2], policy: .shift)
+        var reference = ReferenceModel(weights: weights)
+        for (pos, t) in [4, 9, 16, 2, 33].enumerated() {
+            let got = try XCTUnwrap(try decoder.step(token: t, phase: "decode"))
+            let expected = reference.forward(token: t, position: pos)
+            XCTAssertLessThan(zip(got, expected).map { abs($0 - $1) }.max()!, 1e-4, "position \(pos)")
+        }
+        engine.finishRecording()
+        let trace = try rec.finish()
+        let handOver = trace.messages.filter { $0.colour == 20 }
+        XCTAssertEqual(handOver.count, 3 * 5, "one message per row per token")
+        XCTAssertTrue(handOver.allSatisfy { $0.hops == 1 })
+        XCTAssertEqual(trace.coreTotals.messagesSent[g.core(x: 6, y: 0)] > 0, true)
+        XCTAssertGreaterThan(trace.kernels.filter { $0.name == "stage hand-over" }.count, 0)
+    }
+
+    func testPlannerUsesMoreStagesWhenLayersDoNotFit() throws {
+        var spec = decoderSpec(12, 3)
+        spec.sramBytesPerCore = 3000
+        let one = try StagePlanner.peakBytes(config: tinyConfig, cols: 3, rows: 3, layers: 2, head: true, elementBytes: 2)
+        XCTAssertGreaterThan(one, 3000, "the whole model does not fit one 3x3 grid")
+        let plan = try StagePlanner.plan(config: tinyConfig, spec: spec, stageWidth: 3, stageHeight: 3)
+        XCTAssertEqual(plan.grids.count, 2)
+        XCTAssertEqual(plan.layers, [0..<1, 1..<2])
+        XCTAssertEqual(plan.grids[1].x0, 3)
+        spec.sramBytesPerCore = 100
+        XCTAssertThrowsError(try StagePlanner.plan(config: tinyConfig, spec: spec, stageWidth: 3, stageHeight: 3))
+    }
+}
