@@ -19,11 +19,16 @@ public struct GEMMShape: Hashable, Sendable {
 /// accumulates C tile (I, J). Alignment shifts row I of A by I ring steps, the shorter way round
 /// (≤ ⌊P/2⌋ rounds). Then P steps: send A to the ring predecessor along X and B along Y
 /// (asynchronous, so the transfer overlaps the local GEMM), C += A·B, receive the next A and B.
-/// A, B tiles are double-buffered: 2·(A + B) + C per core.
+/// A, B tiles are double-buffered: 2·(A + B) + C per core, and the program keeps to that: a core
+/// sends its next tile only after the receiver's one-wavelet credit says its spare buffer is free
+/// (credit-based flow control, as a real double-buffered kernel must; without it a fast core could
+/// run arbitrarily far ahead into memory that does not exist). A shift therefore costs a data
+/// trip plus a credit trip back along the ring, which is where Cannon's wraparound shows.
 ///
 /// Colours: shifts towards the predecessor use colour `base + (sender ring index mod 3)`; a
-/// route longer than 2 hops (Cannon's wraparound) gets its own colour. Rows use colours 0–7
-/// (4–7 for alignment towards the successor), columns 8–11.
+/// route longer than 2 hops (Cannon's wraparound) gets its own colour. Data: rows 0–3, alignment
+/// towards the successor 4–7, columns 8–11; credits: rows 12–15, columns 16–19, credits of
+/// alignment towards the successor 20–23.
 ///
 /// A non-square mesh runs on its top-left min(W, H)² square (the other cores idle).
 public struct RingGEMM: MeshProgram {
@@ -44,6 +49,8 @@ public struct RingGEMM: MeshProgram {
     let elementBytes: Int
     // Per core of the square (index py * side + px): route ids.
     var left: [Int32], right: [Int32], up: [Int32]
+    // Credit routes: to the ring successor along X and Y, and (rows aligning towards the successor) to the predecessor.
+    var creditRight: [Int32], creditDown: [Int32], creditLeft: [Int32]
 
     /// Declares the routes on `engine`; with payloads, scatters `a` and `b` into the cores' buffers.
     public init(_ variant: Variant, engine: MeshEngine, grid full: KernelGrid, shape: GEMMShape,
@@ -68,6 +75,9 @@ public struct RingGEMM: MeshProgram {
         left = Array(repeating: -1, count: p * p)
         right = Array(repeating: -1, count: p * p)
         up = Array(repeating: -1, count: p * p)
+        creditRight = Array(repeating: -1, count: p * p)
+        creditDown = Array(repeating: -1, count: p * p)
+        creditLeft = Array(repeating: -1, count: p * p)
         guard p > 1 else { try scatter(engine, a, b); return }
         for bigI in 0..<p {
             for bigJ in 0..<p {
@@ -81,6 +91,14 @@ public struct RingGEMM: MeshProgram {
                 }
                 up[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + p - 1) % p]),
                                              colour: colour(base: 8, senderIndex: bigI, step: -1), source: src)
+                creditRight[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + 1) % p], order[bigI]),
+                                                      colour: colour(base: 12, senderIndex: bigJ, step: 1), source: src)
+                creditDown[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + 1) % p]),
+                                                     colour: colour(base: 16, senderIndex: bigI, step: 1), source: src)
+                if alignRounds(row: bigI).towardsSuccessor {
+                    creditLeft[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
+                                                         colour: colour(base: 20, senderIndex: bigJ, step: -1), source: src)
+                }
             }
         }
         try scatter(engine, a, b)
@@ -135,6 +153,7 @@ public struct RingGEMM: MeshProgram {
         let idx = py * side + px
         let bigI = inverse[py], bigJ = inverse[px]
         let aBytes = mt * kt * elementBytes, bBytes = kt * nt * elementBytes, cBytes = mt * nt * elementBytes
+        let creditBytes = 4   // one wavelet
         var pc = pc
         // Prologue: allocations and the invocation mark.
         switch pc {
@@ -146,25 +165,42 @@ public struct RingGEMM: MeshProgram {
         case 5: return .begin(invocation: invocation)
         default: pc -= 6
         }
-        // Alignment of A.
+        // Alignment of A: per round [credit in, send, receive, credit out], 4 ops (nops at the ends).
         let (rounds, towardsSuccessor) = side > 1 ? alignRounds(row: bigI) : (0, false)
-        if pc < 2 * rounds {
-            if pc % 2 == 0 { return .send(route: towardsSuccessor ? right[idx] : left[idx], bytes: aBytes, buffer: 0) }
+        if pc < 4 * rounds {
+            let r = pc / 4
             let from = towardsSuccessor ? (bigJ + side - 1) % side : (bigJ + 1) % side
-            return .recv(colour: Int32(colour(base: towardsSuccessor ? 4 : 0, senderIndex: from, step: towardsSuccessor ? 1 : -1)), buffer: 0)
+            switch pc % 4 {
+            case 0:
+                // The target's spare buffer is free again once it has passed on the previous round.
+                guard r >= 1 else { return .nop }
+                let target = towardsSuccessor ? (bigJ + 1) % side : (bigJ + side - 1) % side
+                return .recv(colour: Int32(towardsSuccessor ? colour(base: 20, senderIndex: target, step: -1)
+                                                            : colour(base: 12, senderIndex: target, step: 1)), buffer: -1)
+            case 1: return .send(route: towardsSuccessor ? right[idx] : left[idx], bytes: aBytes, buffer: 0)
+            case 2:
+                return .recv(colour: Int32(colour(base: towardsSuccessor ? 4 : 0, senderIndex: from, step: towardsSuccessor ? 1 : -1)), buffer: 0)
+            default:
+                guard r < rounds - 1 else { return .nop }
+                return .send(route: towardsSuccessor ? creditLeft[idx] : creditRight[idx], bytes: creditBytes, buffer: -1)
+            }
         }
-        pc -= 2 * rounds
-        // P compute–shift steps: 5 ops each but the last (compute only).
-        let stepOps = 5 * (side - 1) + 1
+        pc -= 4 * rounds
+        // P compute–shift steps of 9 ops: credits in, sends, compute, receives, credits out.
+        let stepOps = 9 * side
         if pc < stepOps {
-            let s = pc / 5, r = pc % 5
-            if s == side - 1 { return .compute(macs: mt * kt * nt, label: label, work: 0) }
+            let s = pc / 9, r = pc % 9
+            let last = s == side - 1
             switch r {
-            case 0: return .send(route: left[idx], bytes: aBytes, buffer: 0)
-            case 1: return .send(route: up[idx], bytes: bBytes, buffer: 1)
-            case 2: return .compute(macs: mt * kt * nt, label: label, work: 0)
-            case 3: return .recv(colour: Int32(colour(base: 0, senderIndex: (bigJ + 1) % side, step: -1)), buffer: 0)
-            default: return .recv(colour: Int32(colour(base: 8, senderIndex: (bigI + 1) % side, step: -1)), buffer: 1)
+            case 0: return s >= 1 && !last ? .recv(colour: Int32(colour(base: 12, senderIndex: (bigJ + side - 1) % side, step: 1)), buffer: -1) : .nop
+            case 1: return s >= 1 && !last ? .recv(colour: Int32(colour(base: 16, senderIndex: (bigI + side - 1) % side, step: 1)), buffer: -1) : .nop
+            case 2: return last ? .nop : .send(route: left[idx], bytes: aBytes, buffer: 0)
+            case 3: return last ? .nop : .send(route: up[idx], bytes: bBytes, buffer: 1)
+            case 4: return .compute(macs: mt * kt * nt, label: label, work: 0)
+            case 5: return last ? .nop : .recv(colour: Int32(colour(base: 0, senderIndex: (bigJ + 1) % side, step: -1)), buffer: 0)
+            case 6: return last ? .nop : .recv(colour: Int32(colour(base: 8, senderIndex: (bigI + 1) % side, step: -1)), buffer: 1)
+            case 7: return s < side - 2 ? .send(route: creditRight[idx], bytes: creditBytes, buffer: -1) : .nop
+            default: return s < side - 2 ? .send(route: creditDown[idx], bytes: creditBytes, buffer: -1) : .nop
             }
         }
         pc -= stepOps
