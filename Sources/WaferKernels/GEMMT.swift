@@ -17,6 +17,8 @@ public struct GEMMT: MeshProgram {
     public let mt: Int, kt: Int, nt: Int
     let order: [Int], inverse: [Int]
     let up: [Int32]
+    /// Credit routes to the ring successor along Y (colours 14–17).
+    let down: [Int32]
     let plans: [LinePlan]   // one per root column
     let invocation: Int32
     let label: Int32
@@ -57,6 +59,17 @@ public struct GEMMT: MeshProgram {
             }
         }
         self.up = up
+        var down = Array(repeating: Int32(-1), count: p * p)
+        if p > 1 {
+            for bigI in 0..<p {
+                let to = order[(bigI + 1) % p]
+                for j in 0..<p {
+                    down[order[bigI] * p + j] = try engine.routeXY(from: grid.core(px: j, py: order[bigI]),
+                                                                   to: grid.core(px: j, py: to), colour: Self.creditColour(sender: bigI, order: order))
+                }
+            }
+        }
+        self.down = down
         let cache = RouteCache()
         var plans: [LinePlan] = []
         for root in 0..<p {
@@ -90,9 +103,13 @@ public struct GEMMT: MeshProgram {
     }
 
     /// Ops of step `s` at the core in logical row I, column j.
+    ///
+    /// [credit in], send B, partial, ReduceAdd, [keep C], receive B, [credit out]: B is
+    /// double-buffered, so a core sends its tile only when the receiver's spare buffer is free.
     private func stepLength(_ s: Int, bigI: Int, j: Int) -> Int {
         let root = (bigI + s) % side
-        return (s < side - 1 ? 2 : 0) + 1 + plans[root].count(position: j) + (j == root ? 1 : 0)
+        let creditIn = s >= 1 && s < side - 1 ? 1 : 0, creditOut = s < side - 2 ? 1 : 0
+        return creditIn + (s < side - 1 ? 2 : 0) + 1 + plans[root].count(position: j) + (j == root ? 1 : 0) + creditOut
     }
 
     public func op(core: Int, pc: Int) -> MeshOp? {
@@ -108,6 +125,13 @@ public struct GEMMT: MeshProgram {
             if k >= n { k -= n; continue }
             let root = (bigI + s) % side
             let shifting = s < side - 1
+            if s >= 1 && shifting {
+                if k == 0 {
+                    let prev = (bigI + side - 1) % side
+                    return .recv(colour: Int32(creditColour(sender: prev)), buffer: -1)
+                }
+                k -= 1
+            }
             if shifting && k == 0 { return .send(route: up[py * side + j], bytes: nt * kt * eb, buffer: 1) }
             if shifting { k -= 1 }
             if k == 0 { return .compute(macs: mt * kt * nt, label: label, work: Self.partialWork) }
@@ -116,14 +140,26 @@ public struct GEMMT: MeshProgram {
             if k < r { return plans[root].op(core: core, pc: k) }
             k -= r
             if j == root && k == 0 { return .compute(macs: 0, label: keepLabel, work: Self.keepWork) }
-            let from = order[(bigI + 1) % side]
-            let colour = 8 + ((bigI + 1) % side) % 3 + (abs(from - py) > 2 ? 3 : 0)
-            return .recv(colour: Int32(colour), buffer: 1)
+            if j == root { k -= 1 }
+            if k == 0 {
+                let from = order[(bigI + 1) % side]
+                let colour = 8 + ((bigI + 1) % side) % 3 + (abs(from - py) > 2 ? 3 : 0)
+                return .recv(colour: Int32(colour), buffer: 1)
+            }
+            return .send(route: down[py * side + j], bytes: 4, buffer: -1)
         }
         if k == 0 { return .end(invocation: invocation) }
         if k <= 6 { return .free(label: labels[6 - k]) }
         return nil
     }
+
+    /// Colour of the credit route from ring index `sender` to its successor.
+    static func creditColour(sender: Int, order: [Int]) -> Int {
+        let to = order[(sender + 1) % order.count]
+        return 14 + sender % 3 + (abs(to - order[sender]) > 2 ? 3 : 0)
+    }
+
+    private func creditColour(sender: Int) -> Int { Self.creditColour(sender: sender, order: order) }
 
     public func execute(work: Int32, core: Int, store: PayloadStore) {
         switch work {
