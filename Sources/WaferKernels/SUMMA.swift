@@ -10,6 +10,11 @@ import WaferSpec
 /// and east). Each source column (row) needs its own colour, since the broadcasts of different
 /// sources cross every router of the row in different directions: Px + Py colours per core, which
 /// is SUMMA's PLMR-R problem. Panels are double-buffered: the 2× working set.
+///
+/// Unlike the ring kernels, this SUMMA has no credit flow control: an owner broadcasts as soon as
+/// it reaches a step, and receivers may hold more panels than their two buffers. Honest credits
+/// would have to gather from every core of the row before each broadcast (the O((α+β)N) step the
+/// paper charges SUMMA), so the measured SUMMA is optimistic: comparisons against it are conservative.
 public struct SUMMA: MeshProgram {
     public let grid: KernelGrid
     public let shape: GEMMShape
