@@ -79,10 +79,7 @@ public struct GEMMT: MeshProgram {
         }
         self.plans = plans
         if let store = engine.store {
-            guard let a, let b else { throw KernelError.shape("a run with payloads needs the A and B matrices") }
-            guard a.rows == shape.m, a.cols == shape.k, b.rows == shape.n, b.cols == shape.k else {
-                throw KernelError.shape("A is \(a.rows)x\(a.cols) and B \(b.rows)x\(b.cols), expected \(shape.m)x\(shape.k) and \(shape.n)x\(shape.k)")
-            }
+            let (a, b) = try shape.inputs(a, b, transposedB: true)
             for bigI in 0..<p {
                 for j in 0..<p {
                     let c = grid.core(px: j, py: order[bigI])

@@ -9,6 +9,17 @@ public struct GEMMShape: Hashable, Sendable {
     func check() throws {
         guard m > 0, k > 0, n > 0 else { throw KernelError.shape("m, k, n must be positive (got \(m), \(k), \(n))") }
     }
+
+    /// The inputs of a run with payloads, checked against the shape: A is m×k, B is k×n (or n×k
+    /// when `transposedB`, for C = A·Bᵀ).
+    func inputs(_ a: Matrix?, _ b: Matrix?, transposedB: Bool = false) throws -> (Matrix, Matrix) {
+        guard let a, let b else { throw KernelError.shape("a run with payloads needs the A and B matrices") }
+        let (br, bc) = transposedB ? (n, k) : (k, n)
+        guard a.rows == m, a.cols == k, b.rows == br, b.cols == bc else {
+            throw KernelError.shape("A is \(a.rows)x\(a.cols) and B \(b.rows)x\(b.cols), expected \(m)x\(k) and \(br)x\(bc)")
+        }
+        return (a, b)
+    }
 }
 
 /// Cannon-style compute–shift GEMM on a P×P grid: **MeshGEMM** (interleaved rings) or **Cannon**
@@ -121,10 +132,7 @@ public struct RingGEMM: MeshProgram {
 
     private func scatter(_ engine: MeshEngine, _ a: Matrix?, _ b: Matrix?) throws {
         guard let store = engine.store else { return }
-        guard let a, let b else { throw KernelError.shape("a run with payloads needs the A and B matrices") }
-        guard a.rows == shape.m, a.cols == shape.k, b.rows == shape.k, b.cols == shape.n else {
-            throw KernelError.shape("A is \(a.rows)x\(a.cols) and B \(b.rows)x\(b.cols), expected \(shape.m)x\(shape.k) and \(shape.k)x\(shape.n)")
-        }
+        let (a, b) = try shape.inputs(a, b)
         for bigI in 0..<side {
             for bigJ in 0..<side {
                 let c = grid.core(px: order[bigJ], py: order[bigI])

@@ -56,10 +56,7 @@ public struct SUMMA: MeshProgram {
         }
         self.routes = routes
         if let store = engine.store {
-            guard let a, let b else { throw KernelError.shape("a run with payloads needs the A and B matrices") }
-            guard a.rows == shape.m, a.cols == shape.k, b.rows == shape.k, b.cols == shape.n else {
-                throw KernelError.shape("A is \(a.rows)x\(a.cols) and B \(b.rows)x\(b.cols), expected \(shape.m)x\(shape.k) and \(shape.k)x\(shape.n)")
-            }
+            let (a, b) = try shape.inputs(a, b)
             for i in 0..<py {
                 for j in 0..<px {
                     let c = grid.core(px: j, py: i)
