@@ -10,7 +10,7 @@ struct PlotCommand: ParsableCommand {
         abstract: "Draw a figure of a sweep CSV as PNG or SVG.",
         discussion: """
         The CSV has one row per kernel run and the header
-          \(WaferAnalysis.SweepTable.columns.joined(separator: ","))
+          \(SweepTable.columns.joined(separator: ","))
         (side = N of an N×N mesh; predicted_cycles may be empty).
 
         Kinds:

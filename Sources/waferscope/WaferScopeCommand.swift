@@ -21,6 +21,6 @@ private let allSubcommands: [ParsableCommand.Type] = {
     list.append(GenerateCommand.self)
     list.append(KVCapacityCommand.self)
     #endif
-    list += [InfoCommand.self, ExportCommand.self, RenderCommand.self, PlotCommand.self]
+    list += [InfoCommand.self, ValidateCommand.self, SweepCommand.self, ExportCommand.self, RenderCommand.self, PlotCommand.self]
     return list
 }()
