@@ -1,9 +1,5 @@
 // swift-tools-version: 6.0
 import PackageDescription
-import Foundation
-
-// TEMP(dev): lets the lead build without the model module while it is being written.
-let skipModel = ProcessInfo.processInfo.environment["WS_NO_MODEL"] != nil
 
 /// Hot simulation code: dynamic exclusivity checks on class-held arrays cost ~20 % of the engine's
 /// time in release builds (measured with perf); the engine's state is confined to one thread.
@@ -11,11 +7,12 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 
 /// WaferScope: an instrumented wafer-scale mesh simulator for LLM inference.
 ///
-/// Module layering (dependencies point downwards only):
+/// Module layering (dependencies point downwards only; see the README's layout):
 ///   waferscope (CLI)
-///   WaferRender (Cairo) -> WaferAnalysis -> WaferTrace -> WaferSpec
-///   WaferMesh (engine) -> WaferTrace, WaferSpec
-///   WaferModel (GGUF, tokenizer, dense reference) -> nothing of ours
+///   WaferLLM (model on the mesh) -> WaferKernels -> WaferMesh (engine) -> WaferTrace -> WaferSpec
+///   WaferLLM -> WaferModel (GGUF, tokenizer, dense reference; nothing of ours)
+///   PLMR (analytic model) -> WaferSpec only
+///   WaferRender (Cairo) -> WaferAnalysis -> WaferTrace
 let package = Package(
     name: "WaferScope",
     platforms: [.macOS(.v13)],
@@ -41,7 +38,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "WaferSpec", "WaferTrace", "WaferMesh", "WaferKernels", "PLMR", "WaferAnalysis", "WaferRender",
-            ] + (skipModel ? [] : ["WaferModel", "WaferLLM"]) + [
+                "WaferModel", "WaferLLM",
             ]
         ),
         .testTarget(name: "WaferSpecTests", dependencies: ["WaferSpec"]),
@@ -50,10 +47,9 @@ let package = Package(
         .testTarget(name: "WaferKernelsTests", dependencies: ["WaferKernels", "WaferMesh", "WaferTrace", "WaferSpec"]),
         .testTarget(name: "PLMRTests", dependencies: ["PLMR", "WaferSpec", "WaferKernels", "WaferMesh", "WaferTrace"]),
         .testTarget(name: "WaferRenderTests", dependencies: ["WaferRender", "WaferAnalysis", "WaferTrace", "WaferSpec", "WaferMesh"]),
-    ] + (skipModel ? [] : [
         .target(name: "WaferModel"),
         .target(name: "WaferLLM", dependencies: ["WaferModel", "WaferKernels", "WaferMesh", "WaferSpec", "WaferTrace"], swiftSettings: hotPath),
         .testTarget(name: "WaferModelTests", dependencies: ["WaferModel"]),
         .testTarget(name: "WaferLLMTests", dependencies: ["WaferLLM", "WaferModel", "WaferKernels", "WaferMesh", "WaferSpec", "WaferTrace"]),
-    ])
+    ]
 )
