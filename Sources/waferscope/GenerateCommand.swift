@@ -1,4 +1,3 @@
-#if canImport(WaferLLM)
 import ArgumentParser
 import Foundation
 import WaferKernels
@@ -168,4 +167,3 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 }
-#endif

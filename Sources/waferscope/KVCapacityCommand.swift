@@ -1,4 +1,3 @@
-#if canImport(WaferLLM)
 import ArgumentParser
 import Foundation
 import WaferLLM
@@ -60,4 +59,3 @@ struct KVCapacityCommand: ParsableCommand {
         }
     }
 }
-#endif

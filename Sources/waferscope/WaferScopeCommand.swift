@@ -15,12 +15,7 @@ struct WaferScopeCommand: ParsableCommand {
 }
 
 /// The subcommands, in `--help` order.
-private let allSubcommands: [ParsableCommand.Type] = {
-    var list: [ParsableCommand.Type] = [RecordCommand.self]
-    #if canImport(WaferLLM)
-    list.append(GenerateCommand.self)
-    list.append(KVCapacityCommand.self)
-    #endif
-    list += [InfoCommand.self, ValidateCommand.self, SweepCommand.self, ExportCommand.self, RenderCommand.self, PlotCommand.self]
-    return list
-}()
+private let allSubcommands: [ParsableCommand.Type] = [
+    RecordCommand.self, GenerateCommand.self, KVCapacityCommand.self, InfoCommand.self, ValidateCommand.self,
+    SweepCommand.self, ExportCommand.self, RenderCommand.self, PlotCommand.self,
+]
