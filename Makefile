@@ -39,6 +39,12 @@ run: build model
 	$(RELEASE) record gemm --algo meshgemm --mesh 32x32 --m 512 --k 512 --n 512 --out $(TRACES)/meshgemm-32.wtrace
 	$(RELEASE) record gemm --algo cannon --mesh 32x32 --m 512 --k 512 --n 512 --out $(TRACES)/cannon-32.wtrace
 	$(RELEASE) record gemv --algo ktree --mesh 32x32 --rows 4096 --cols 4096 --out $(TRACES)/gemv-ktree-32.wtrace
+	@echo "== PLMR model vs measurement =="
+	$(RELEASE) validate $(TRACES)/meshgemm-32.wtrace $(TRACES)/cannon-32.wtrace $(TRACES)/gemv-ktree-32.wtrace
+	$(RELEASE) sweep --kernel gemm --algos meshgemm,cannon,summa,gemmt --mesh-sides 8,16,32,64 --m 1024 --k 1024 --n 1024 \
+		--timing-only --out $(TRACES)/sweep-gemm.csv
+	$(RELEASE) sweep --kernel gemv --algos ktree,pipeline,ring --mesh-sides 8,16,32,64,128 --rows 8192 --cols 8192 \
+		--timing-only --out $(TRACES)/sweep-gemv.csv
 	@echo "== Contention: every core sends to its transpose =="
 	$(RELEASE) record comm --pattern transpose --mesh 32x32 --bytes 512 --out $(TRACES)/comm-transpose-32.wtrace
 	$(RELEASE) export $(TRACES)/comm-transpose-32.wtrace --perfetto --region 0,0,7,7 -o $(TRACES)/comm-transpose-32.perfetto.json
@@ -50,6 +56,9 @@ run: build model
 	$(RELEASE) render $(TRACES)/cannon-32.wtrace --kind congestion -o $(FIGURES)/cannon-congestion.png
 	$(RELEASE) render $(TRACES)/comm-transpose-32.wtrace --kind congestion -o $(FIGURES)/comm-transpose-congestion.png
 	$(RELEASE) render $(TRACES)/comm-transpose-32.wtrace --kind congestion-frames -o $(FIGURES)/comm-transpose-frames.png
+	$(RELEASE) plot $(TRACES)/sweep-gemm.csv --kind scaling -o $(FIGURES)/gemm-scaling.png
+	$(RELEASE) plot $(TRACES)/sweep-gemm.csv --kind model-vs-measured -o $(FIGURES)/gemm-model-vs-measured.png
+	$(RELEASE) plot $(TRACES)/sweep-gemv.csv --kind scaling -o $(FIGURES)/gemv-scaling.png
 	@echo "figures written:"; ls -1 $(FIGURES)/*.png
 
 ## test: unit and end-to-end tests (the end-to-end ones need the model: fetched when missing)
