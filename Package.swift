@@ -18,8 +18,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "waferscope", targets: ["waferscope"]),
-        .library(name: "WaferMesh", targets: ["WaferMesh"]),
+        .library(name: "WaferSpec", targets: ["WaferSpec"]),
         .library(name: "WaferTrace", targets: ["WaferTrace"]),
+        .library(name: "WaferMesh", targets: ["WaferMesh"]),
+        .library(name: "WaferKernels", targets: ["WaferKernels"]),
+        .library(name: "WaferModel", targets: ["WaferModel"]),
+        .library(name: "WaferLLM", targets: ["WaferLLM"]),
+        .library(name: "PLMR", targets: ["PLMR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -22,12 +22,17 @@ struct LinePlan {
     var lineElements: [Int]?
     private let routeOffset: [Int]
     private var routeIDs: [Int32]
+    /// The schedule's ops resolved for dispatch (shared by copies: one reference to retain).
+    private(set) var table: LineOpTable
+    /// Grid offsets of a core without a hardware division.
+    private let divider: GridDivider
 
     init(engine: MeshEngine, grid: KernelGrid, axis: Axis, schedule: LineSchedule, op: ReduceOp = .sum,
          slots: (acc: Int32, incoming: Int32, staging: Int32), label: String, cache: RouteCache? = nil) throws {
         self.schedule = schedule
         self.axis = axis
         self.grid = grid
+        divider = GridDivider(grid)
         self.slots = slots
         self.op = op
         self.label = engine.label(label)
@@ -38,12 +43,12 @@ struct LinePlan {
         for p in 0..<n { offsets.append(offsets[p] + schedule.routes[p].count) }
         routeOffset = offsets
         let lines = axis == .x ? grid.rows : grid.cols
-        routeIDs = []
+        var routeIDs: [Int32] = []
         routeIDs.reserveCapacity(lines * offsets[n])
         for line in 0..<lines {
             for p in 0..<n {
                 for r in schedule.routes[p] {
-                    let src = core(line: line, position: p)
+                    let src = axis == .x ? grid.core(px: p, py: line) : grid.core(px: line, py: p)
                     let hops = abs(r.to - p)
                     let dir: Direction = axis == .x ? (r.to > p ? .east : .west) : (r.to > p ? .south : .north)
                     let leg = RouteLeg(dir, hops, deliverAlong: r.multicast)
@@ -55,6 +60,8 @@ struct LinePlan {
                 }
             }
         }
+        self.routeIDs = routeIDs
+        table = LineOpTable(schedule: schedule, routeOffset: offsets, routeIDs: routeIDs, slots: slots)
     }
 
     /// The same routes with another schedule of identical route structure (e.g. max instead of sum).
@@ -62,6 +69,7 @@ struct LinePlan {
         precondition(s.routes == schedule.routes, "replacement schedule must use the same routes")
         var copy = self
         copy.schedule = s
+        copy.table = LineOpTable(schedule: s, routeOffset: routeOffset, routeIDs: routeIDs, slots: slots)
         return copy
     }
 
@@ -71,35 +79,19 @@ struct LinePlan {
 
     /// (line, position) of a core of the grid.
     @inline(__always) func place(_ core: Int) -> (line: Int, position: Int)? {
-        guard let (px, py) = grid.offsets(of: core) else { return nil }
+        guard let (px, py) = divider.offsets(of: core) else { return nil }
         return axis == .x ? (py, px) : (px, py)
     }
 
-    @inline(__always) func count(position p: Int) -> Int { schedule.ops[p].count }
+    @inline(__always) func count(position p: Int) -> Int { table.count(position: p) }
 
     /// The `pc`-th op of the collective at `core`, or nil past its end.
+    ///
+    /// - Complexity: O(1); reads the compiled table, copies nothing.
     @inline(__always)
     func op(core: Int, pc: Int) -> MeshOp? {
-        guard let (line, p) = place(core), pc < schedule.ops[p].count else { return nil }
-        switch schedule.ops[p][pc] {
-        case .send(let r, let elements, let buffer):
-            let id = routeIDs[line * routeOffset[schedule.n] + routeOffset[p] + r]
-            let n = lineElements?[line] ?? elements
-            return .send(route: id, bytes: max(1, n) * elementBytes, buffer: slot(buffer))
-        case .recv(let colour, let buffer):
-            return .recv(colour: Int32(colour), buffer: slot(buffer))
-        case .compute(let elements, let work):
-            let n = elements == 0 ? 0 : (lineElements?[line] ?? elements)
-            return .compute(macs: n, label: label, work: work.code)
-        }
-    }
-
-    private func slot(_ b: LineBuffer) -> Int32 {
-        switch b {
-        case .acc: return slots.acc
-        case .incoming: return slots.incoming
-        case .staging: return slots.staging
-        }
+        guard let (line, p) = place(core) else { return nil }
+        return table.op(line: line, position: p, pc: pc, lineElements: lineElements?[line], elementBytes: elementBytes, label: label)
     }
 
     /// Runs a collective work code on `core`'s buffers; false when `code` is not a collective's.
@@ -111,6 +103,19 @@ struct LinePlan {
     static func execute(code: Int32, core: Int, store: PayloadStore,
                         slots: (acc: Int32, incoming: Int32, staging: Int32), chunk: Int) -> Bool {
         guard let work = LineWork(code: code) else { return false }
+        if slots.acc != slots.incoming && slots.acc != slots.staging && slots.incoming != slots.staging {
+            // In place: the slots a work kind changes are modified where they live.
+            let incoming = store[core, slots.incoming]
+            switch work.kind {
+            case .reduce, .copy:
+                var unused: [Float] = []   // these kinds leave staging alone
+                LineSchedule.perform(work, chunk: chunk, acc: &store[core, slots.acc], incoming: incoming, staging: &unused)
+            case .reduceChunk, .copyChunk, .stage:
+                LineSchedule.perform(work, chunk: chunk, acc: &store[core, slots.acc], incoming: incoming,
+                                     staging: &store[core, slots.staging])
+            }
+            return true
+        }
         var acc = store[core, slots.acc]
         store[core, slots.acc] = []
         var staging = store[core, slots.staging]
@@ -134,5 +139,124 @@ final class RouteCache {
         let id = try engine.route(from: source, colour: colour, legs: [leg])
         ids[key] = id
         return id
+    }
+}
+
+/// One op of a line schedule resolved for dispatch: buffer mapped to its payload slot, route to
+/// its index within a line.
+struct FlatLineOp {
+    /// 0 send, 1 receive, 2 compute.
+    var kind: Int32
+    var slot: Int32
+    /// Send: the route's index within its line (`routeOffset[p] + r`); receive: the colour.
+    var index: Int32
+    var elements: Int
+    var work: Int32
+}
+
+/// A line schedule's ops for every position, flattened into memory the table owns, plus the
+/// route ids of every line: what `LinePlan.op` reads on the engine's hot path.
+final class LineOpTable: @unchecked Sendable {
+    let n: Int
+    let routesPerLine: Int
+    private let opStart: UnsafeMutablePointer<Int>
+    private let ops: UnsafeMutablePointer<FlatLineOp>
+    private let routes: UnsafeMutablePointer<Int32>
+    private let opCount: Int, routeCount: Int
+
+    init(schedule: LineSchedule, routeOffset: [Int], routeIDs: [Int32], slots: (acc: Int32, incoming: Int32, staging: Int32)) {
+        n = schedule.n
+        routesPerLine = routeOffset[schedule.n]
+        func slot(_ b: LineBuffer) -> Int32 {
+            switch b {
+            case .acc: return slots.acc
+            case .incoming: return slots.incoming
+            case .staging: return slots.staging
+            }
+        }
+        var flat: [FlatLineOp] = []
+        var starts = [0]
+        for p in 0..<schedule.n {
+            for o in schedule.ops[p] {
+                switch o {
+                case .send(let r, let elements, let buffer):
+                    flat.append(FlatLineOp(kind: 0, slot: slot(buffer), index: Int32(routeOffset[p] + r), elements: elements, work: 0))
+                case .recv(let colour, let buffer):
+                    flat.append(FlatLineOp(kind: 1, slot: slot(buffer), index: Int32(colour), elements: 0, work: 0))
+                case .compute(let elements, let work):
+                    flat.append(FlatLineOp(kind: 2, slot: 0, index: 0, elements: elements, work: work.code))
+                }
+            }
+            starts.append(flat.count)
+        }
+        opCount = flat.count
+        routeCount = routeIDs.count
+        opStart = .allocate(capacity: starts.count)
+        opStart.initialize(from: starts, count: starts.count)
+        ops = .allocate(capacity: max(1, flat.count))
+        ops.initialize(from: flat, count: flat.count)
+        routes = .allocate(capacity: max(1, routeIDs.count))
+        routes.initialize(from: routeIDs, count: routeIDs.count)
+    }
+
+    deinit {
+        opStart.deallocate()
+        ops.deallocate()
+        routes.deallocate()
+    }
+
+    /// Ops at line position `p`.
+    @inline(__always) func count(position p: Int) -> Int { opStart[p + 1] - opStart[p] }
+
+    /// The table's memory, for callers that keep the table alive themselves.
+    var view: LineOpView { LineOpView(opStart: opStart, ops: ops, routes: routes, routesPerLine: routesPerLine) }
+
+    /// The `pc`-th op at position `p` of line `line`; `lineElements` overrides the schedule's element count.
+    ///
+    /// - Complexity: O(1).
+    @inline(__always)
+    func op(line: Int, position p: Int, pc: Int, lineElements: Int?, elementBytes: Int, label: Int32) -> MeshOp? {
+        let start = opStart[p]
+        guard pc < opStart[p + 1] - start else { return nil }
+        let o = ops[start + pc]
+        switch o.kind {
+        case 0:
+            let id = routes[line * routesPerLine + Int(o.index)]
+            let n = lineElements ?? o.elements
+            return .send(route: id, bytes: max(1, n) * elementBytes, buffer: o.slot)
+        case 1:
+            return .recv(colour: o.index, buffer: o.slot)
+        default:
+            let n = o.elements == 0 ? 0 : (lineElements ?? o.elements)
+            return .compute(macs: n, label: label, work: o.work)
+        }
+    }
+}
+
+/// A `LineOpTable`'s memory without the reference (no retain/release per op); valid while the
+/// table lives.
+struct LineOpView {
+    let opStart: UnsafeMutablePointer<Int>
+    let ops: UnsafeMutablePointer<FlatLineOp>
+    let routes: UnsafeMutablePointer<Int32>
+    let routesPerLine: Int
+
+    /// See `LineOpTable.op`.
+    @inline(__always)
+    func op(line: Int, position p: Int, pc: Int, lineElements: Int?, elementBytes: Int, label: Int32) -> MeshOp? {
+        let start = opStart[p]
+        guard pc < opStart[p + 1] - start else { return nil }
+        let o = ops[start + pc]
+        switch o.kind {
+        case 0:
+            let id = routes[line * routesPerLine + Int(o.index)]
+            let n = lineElements ?? o.elements
+            return .send(route: id, bytes: max(1, n) * elementBytes, buffer: o.slot)
+        case 1:
+            return .recv(colour: o.index, buffer: o.slot)
+        default:
+            let n = o.elements == 0 ? 0 : (lineElements ?? o.elements)
+            return .compute(macs: n, label: label, work: o.work)
+        }
     }
 }

@@ -3,161 +3,203 @@ import WaferTrace
 
 extension MeshEngine {
     @inline(__always) func schedule(_ kind: EventKind, id: UInt64, slot: Int, at t: Int64) {
-        queue.push(Event(time: t, key: kind.key(id), slot: Int32(slot)))
+        queue.push(time: t, Event(key: kind.key(id), slot: Int32(truncatingIfNeeded: slot)))
     }
 
     @inline(__always) func reschedule(_ c: Int, at t: Int64) {
-        coreTime[c] = t
+        cores[c].time = t
         schedule(.core, id: UInt64(c), slot: c, at: t)
     }
 
     /// Issues `core`'s operations from cycle `now` until it blocks, advances in time, or finishes.
     ///
-    /// The core continues inline only while its clock stays at `now`; any op that takes time
-    /// reschedules the core, so every shared resource is claimed in global time order.
+    /// Ops that touch shared state (a send's injection, a receive, `waitSends`, a kernel mark)
+    /// run only at their own cycle, so every shared resource is claimed in global time order.
+    /// When the trace keeps no per-event spans (`kernel` and `summary` detail) the core runs on
+    /// ahead of the clock through ops that touch nothing but its own state — compute (and its
+    /// arithmetic on its own buffers), a send's issue overhead, allocations within budget, frees,
+    /// `begin`, `nop`, finishing — and is rescheduled at the first shared op: the same state and
+    /// trace as stepping op by op, with fewer events. With full detail every op that takes time
+    /// is its own event, so spans are recorded in global time order.
+    ///
+    /// - Complexity: O(1) per op issued (a receive scans the core's mailbox).
     func step<P: MeshProgram>(_ program: P, core c: Int, now: Int64) throws {
-        var t = max(now, coreTime[c])
+        let cs = cores.base + c
+        var t = max(now, cs.pointee.time)
         if t > now { reschedule(c, at: t); return }
+        let fuse = runsAhead
+        /// The op at the current pc when the loop comes round without advancing it (a send's issue).
+        var again: MeshOp? = nil
         while true {
-            guard let op = program.op(core: c, pc: Int(corePC[c])) else {
-                coreWaitColour[c] = -2
-                coreTime[c] = t
+            let fetched: MeshOp?
+            if let a = again { fetched = a; again = nil } else { fetched = program.op(core: c, pc: Int(cs.pointee.pc)) }
+            guard let op = fetched else {
+                cs.pointee.wait = -2
+                cs.pointee.time = t
                 makespan = max(makespan, t)
                 return
             }
+            // Ahead of the clock (only with `fuse`): shared ops wait for their own event.
+            let ahead = t > now
             switch op {
             case .compute(let macs, let label, let work):
-                guard macs >= 0 else { throw MeshError.badProgram("negative MAC count at core \(c)") }
+                guard macs >= 0 else {
+                    if ahead { reschedule(c, at: t); return }
+                    throw MeshError.badProgram("negative MAC count at core \(c)")
+                }
                 let dur = (Int64(macs) + macRate - 1) / macRate + overhead
-                if let store, work >= 0 { program.execute(work: work, core: c, store: store) }
+                if let store, work >= 0 {
+                    if let w = activeWorker { w.enqueue(core: c, work: work) } else { program.execute(work: work, core: c, store: store) }
+                }
                 recorder.span(Span(core: Int32(c), kind: .compute, label: label, start: t, end: t + dur, macs: Int64(macs)))
-                corePC[c] += 1
-                if dur > 0 { reschedule(c, at: t + dur); return }
+                cs.pointee.pc += 1
+                if dur > 0 {
+                    if fuse { t += dur; continue }
+                    reschedule(c, at: t + dur); return
+                }
 
             case .send(let r, let bytes, let buffer):
-                if overhead > 0 && !coreIssued[c] {
-                    coreIssued[c] = true
+                if overhead > 0 && cs.pointee.wait != -4 {
+                    cs.pointee.wait = -4
+                    if fuse { t += overhead; again = op; continue }
                     reschedule(c, at: t + overhead)
                     return
                 }
-                coreIssued[c] = false
+                if ahead { reschedule(c, at: t); return }
+                cs.pointee.wait = -1
                 try send(core: c, route: r, bytes: bytes, buffer: buffer, at: t)
-                corePC[c] += 1
+                cs.pointee.pc += 1
 
             case .recv(let colour, let buffer):
+                if ahead { reschedule(c, at: t); return }
                 guard let d = takeMail(core: c, colour: colour) else {
-                    if coreWaitColour[c] != -3 { coreWaitSince[c] = t }
-                    coreWaitColour[c] = colour
-                    coreTime[c] = t
+                    // Blocked: `time` keeps the cycle the wait started (a woken core always finds its mail).
+                    if cs.pointee.wait != -3 { cs.pointee.time = t }
+                    cs.pointee.wait = colour
                     return
                 }
-                if coreWaitColour[c] == -3 {
-                    let since = coreWaitSince[c]
+                if cs.pointee.wait == -3 {
+                    let since = cs.pointee.time
                     if t > since {
                         recorder.span(Span(core: Int32(c), kind: .wait, label: -1, start: since, end: t, macs: 0))
                     }
+                    cs.pointee.time = t
                 }
-                coreWaitColour[c] = -1
+                cs.pointee.wait = -1
                 consume(d, into: buffer)
-                corePC[c] += 1
-                if overhead > 0 { reschedule(c, at: t + overhead); return }
+                cs.pointee.pc += 1
+                if overhead > 0 {
+                    if fuse { t += overhead; continue }
+                    reschedule(c, at: t + overhead); return
+                }
 
             case .waitSends:
-                corePC[c] += 1
-                if rampIn[c] > t { t = rampIn[c]; reschedule(c, at: t); return }
+                if ahead { reschedule(c, at: t); return }
+                cs.pointee.pc += 1
+                if cs.pointee.rampIn > t { reschedule(c, at: cs.pointee.rampIn); return }
 
             case .alloc(let label, let bytes):
+                if ahead && (bytes < 0 || Int(cs.pointee.sramNow) + bytes > sramLimit) { reschedule(c, at: t); return }
                 guard bytes >= 0 else { throw MeshError.badProgram("negative allocation at core \(c)") }
-                ledger.push(core: c, label: label, bytes: bytes)
-                sramNow[c] += Int32(clamping: bytes)
-                if sramNow[c] > sramPeak[c] { sramPeak[c] = sramNow[c] }
-                if Int(sramNow[c]) > spec.sramBytesPerCore { try memoryViolation(core: c) }
-                corePC[c] += 1
+                cs.pointee.ledger = ledger.push(head: cs.pointee.ledger, label: label, bytes: bytes)
+                cs.pointee.sramNow += Int32(clamping: bytes)
+                if cs.pointee.sramNow > cs.pointee.sramPeak { cs.pointee.sramPeak = cs.pointee.sramNow }
+                if Int(cs.pointee.sramNow) > sramLimit { try memoryViolation(core: c) }
+                cs.pointee.pc += 1
 
             case .free(let label):
-                guard let b = ledger.pop(core: c, label: label) else {
+                guard let b = ledger.pop(head: &cs.pointee.ledger, label: label) else {
+                    if ahead { reschedule(c, at: t); return }
                     throw MeshError.badProgram("core \(c) frees '\(recorder.labelName(label))', which it never allocated")
                 }
-                sramNow[c] -= Int32(b)
-                corePC[c] += 1
+                cs.pointee.sramNow -= Int32(b)
+                cs.pointee.pc += 1
 
             case .nop:
-                corePC[c] += 1
+                cs.pointee.pc += 1
 
             case .begin(let inv):
-                invocationStart[c] = t
+                cs.pointee.invocationStart = t
                 invocationFirst[Int(inv)] = min(invocationFirst[Int(inv)], t)
-                corePC[c] += 1
+                cs.pointee.pc += 1
 
             case .end(let inv):
+                if ahead { reschedule(c, at: t); return }
                 invocationLast[Int(inv)] = max(invocationLast[Int(inv)], t)
                 recorder.span(Span(core: Int32(c), kind: .kernel, label: invocationLabel[Int(inv)],
-                                   start: invocationStart[c], end: t, macs: 0))
-                corePC[c] += 1
+                                   start: cs.pointee.invocationStart, end: t, macs: 0))
+                cs.pointee.pc += 1
             }
         }
     }
 
     private func memoryViolation(core c: Int) throws {
-        let live = ledger.live(core: c)
+        let live = ledger.live(head: cores[c].ledger)
         let text = live.map { "\(recorder.labelName($0.label)) \($0.bytes) B" }.joined(separator: ", ")
-        try violate(Violation(kind: .memory, core: Int32(c), value: Int64(sramNow[c]),
+        try violate(Violation(kind: .memory, core: Int32(c), value: Int64(cores[c].sramNow),
                               limit: Int64(spec.sramBytesPerCore),
                               detail: "at (\(geometry.x(of: c)),\(geometry.y(of: c))): \(text)"))
     }
 
     /// Starts a message: claims the injection ramp and puts the head at the source router.
+    ///
+    /// - Complexity: O(1).
     private func send(core c: Int, route r: Int32, bytes: Int, buffer: Int32, at t: Int64) throws {
         guard r >= 0, Int(r) < routes.count else { throw MeshError.badProgram("core \(c) sends on undeclared route \(r)") }
-        guard Int(routes.source[Int(r)]) == c else {
-            throw MeshError.badProgram("core \(c) sends on route \(r), which starts at core \(routes.source[Int(r)])")
+        let route = routes.routes[Int(r)]
+        guard Int(route.source) == c else {
+            throw MeshError.badProgram("core \(c) sends on route \(r), which starts at core \(route.source)")
         }
         guard bytes > 0 else { throw MeshError.badProgram("core \(c) sends an empty message") }
-        let w = Int64(spec.rampCycles(bytes: bytes))
-        let inj = max(t, rampIn[c])
-        rampIn[c] = inj + w
+        let cs = cores.base + c
+        let w = Int64(max(1, (bytes + rampBytesPerCycle - 1) / rampBytesPerCycle))
+        let inj = max(t, cs.pointee.rampIn)
+        cs.pointee.rampIn = inj + w
         let m = messages.allocate()
-        let seq = coreSeq[c]
-        coreSeq[c] += 1
-        messages.key[m] = UInt64(c) << 40 | UInt64(seq)
-        messages.route[m] = r
-        messages.leg[m] = routes.firstLeg[Int(r)]
-        messages.hopsLeft[m] = routes.legHops[Int(routes.firstLeg[Int(r)])]
-        messages.position[m] = Int32(c)
-        messages.arrivedLeg[m] = -1
-        messages.wavelets[m] = Int32(spec.linkCycles(bytes: bytes))
-        messages.bytes[m] = Int32(clamping: bytes)
-        messages.injection[m] = inj
-        messages.hops[m] = 0
-        messages.relays[m] = 0
-        messages.references[m] = 1
-        if let store, buffer >= 0 { messages.payload[m] = store[c, buffer] }
+        let seq = cs.pointee.sequence
+        cs.pointee.sequence += 1
+        let key = UInt64(c) << 40 | UInt64(seq)
+        messages.states[m] = MessageState(
+            key: key, injection: inj, route: r, leg: route.firstLeg, lastLeg: route.legEnd - 1,
+            hopsLeft: routes.legs[Int(route.firstLeg)].hops, position: Int32(c), arrivedFlags: 0,
+            wavelets: Int32(max(1, (bytes + linkBytesPerCycle - 1) / linkBytesPerCycle)),
+            bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour)
+        if let store, buffer >= 0 {
+            activeWorker?.settle(core: c)
+            messages.payload[m] = store[c, buffer]
+        }
+        counts.messages += 1
         recorder.span(Span(core: Int32(c), kind: .send, label: -1, start: inj, end: inj + w, macs: 0))
-        schedule(.hop, id: messages.key[m], slot: m, at: inj)
+        schedule(.hop, id: key, slot: m, at: inj)
     }
 
     /// Removes and returns the oldest delivered message on `colour` in `core`'s mailbox.
-    private func takeMail(core c: Int, colour: Int32) -> Int? {
+    ///
+    /// - Complexity: O(messages waiting in the mailbox).
+    @inline(__always) private func takeMail(core c: Int, colour: Int32) -> Int? {
+        let cs = cores.base + c
         var prev: Int32 = -1
-        var d = mailHead[c]
+        var d = cs.pointee.mailHead
         while d >= 0 {
-            let m = Int(deliveries.message[Int(d)])
-            if routes.colour[Int(messages.route[m])] == colour {
-                let nxt = deliveries.next[Int(d)]
-                if prev < 0 { mailHead[c] = nxt } else { deliveries.next[Int(prev)] = nxt }
-                if mailTail[c] == d { mailTail[c] = prev }
+            let ds = deliveries.states.base + Int(d)
+            if ds.pointee.colour == colour {
+                let nxt = ds.pointee.next
+                if prev < 0 { cs.pointee.mailHead = nxt } else { deliveries.states[Int(prev)].next = nxt }
+                if cs.pointee.mailTail == d { cs.pointee.mailTail = prev }
                 return Int(d)
             }
             prev = d
-            d = deliveries.next[Int(d)]
+            d = ds.pointee.next
         }
         return nil
     }
 
-    private func consume(_ d: Int, into buffer: Int32) {
-        let m = Int(deliveries.message[d])
-        if let store, buffer >= 0 { store[Int(deliveries.core[d]), buffer] = messages.payload[m] }
+    @inline(__always) private func consume(_ d: Int, into buffer: Int32) {
+        if let store, buffer >= 0 {
+            let c = Int(deliveries.states[d].core)
+            activeWorker?.settle(core: c)
+            swap(&store[c, buffer], &deliveries.payload[d])
+        }
         deliveries.recycle(d)
-        messages.release(m)
     }
 }

@@ -4,6 +4,6 @@ extension MeshEngine {
     /// Models host I/O between runs — e.g. the host reading a step's logits and writing the next
     /// token's embedding — which the mesh programs themselves do not carry.
     public func hold<S: Sequence>(_ cores: S, until t: Int64) where S.Element == Int {
-        for c in cores { coreTime[c] = max(coreTime[c], t) }
+        for c in cores { self.cores[c].time = max(self.cores[c].time, t) }
     }
 }

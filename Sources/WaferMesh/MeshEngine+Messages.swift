@@ -2,101 +2,137 @@ import WaferSpec
 import WaferTrace
 
 extension MeshEngine {
-    /// The head of message `m` is at router `messages.position[m]` at cycle `now`.
+    /// The head of message `m` is at router `position` at cycle `now`.
     ///
     /// Touches only that router's state: its outgoing link, its ramps and its core's mailbox.
     ///
-    /// - Complexity: O(1) plus one heap push.
-    func hop(_ m: Int, now: Int64) throws {
-        let p = Int(messages.position[m])
-        let r = Int(messages.route[m])
-        let lastLeg = routes.legEnd[r] - 1
-        let arrived = messages.arrivedLeg[m]
+    /// - Complexity: O(1) plus one queue push.
+    @inline(__always) func hop(_ m: Int, now: Int64) {
+        let ms = messages.states.base + m
+        let p = Int(ms.pointee.position)
         // A multicast leg delivers a copy to every core it enters (the final core is delivered below).
-        if arrived >= 0 && routes.legFlags[Int(arrived)] & 1 != 0
-            && !(messages.hopsLeft[m] == 0 && messages.leg[m] == lastLeg) {
+        if ms.pointee.arrivedFlags & 1 != 0 && !(ms.pointee.hopsLeft == 0 && ms.pointee.leg == ms.pointee.lastLeg) {
             eject(m, at: p, now: now, isFinal: false)
         }
-        if messages.hopsLeft[m] == 0 {
-            let leg = Int(messages.leg[m])
-            if leg == lastLeg {
+        if ms.pointee.hopsLeft == 0 {
+            let leg = Int(ms.pointee.leg)
+            if leg == Int(ms.pointee.lastLeg) {
                 eject(m, at: p, now: now, isFinal: true)
                 messages.release(m)   // routing is done
                 return
             }
-            messages.leg[m] += 1
-            messages.hopsLeft[m] = routes.legHops[leg + 1]
-            if routes.legFlags[leg] & 2 != 0 {
+            ms.pointee.leg += 1
+            ms.pointee.hopsLeft = routes.legs[leg + 1].hops
+            if routes.legs[leg].flags & 2 != 0 {
                 // Software relay: the core takes the whole message in, then re-sends it after β.
-                let w = Int64(messages.wavelets[m])
-                let h = max(now, rampOut[p])
-                rampOut[p] = h + w
-                messages.relays[m] += 1
-                messages.arrivedLeg[m] = -1
-                schedule(.relay, id: messages.key[m], slot: m, at: h + w - 1 + beta)
+                let w = Int64(ms.pointee.wavelets)
+                let cs = cores.base + p
+                let h = max(now, cs.pointee.rampOut)
+                cs.pointee.rampOut = h + w
+                ms.pointee.relays += 1
+                ms.pointee.arrivedFlags = 0
+                schedule(.relay, id: ms.pointee.key, slot: m, at: h + w - 1 + beta)
                 return
             }
         }
-        let leg = Int(messages.leg[m])
-        let dir = Int(routes.legDirection[leg])
+        let legEntry = routes.legs[Int(ms.pointee.leg)]
+        let dir = Int(legEntry.direction)
         let link = p &* 4 &+ dir
-        let w = Int64(messages.wavelets[m])
-        let free = linkFree[link]
+        let w = Int64(ms.pointee.wavelets)
+        let ls = links.base + link
+        let free = ls.pointee.free
         let s = max(now, free)
-        linkFree[link] = s + w
-        recorder.linkBusy(link, start: s, cycles: w, bytes: Int64(messages.bytes[m]), queued: max(0, free - now))
-        let step = Direction(rawValue: dir)!.step
-        messages.position[m] = Int32(p + step.dx + step.dy * geometry.width)
-        messages.hopsLeft[m] -= 1
-        messages.hops[m] += 1
-        messages.arrivedLeg[m] = Int32(leg)
-        schedule(.hop, id: messages.key[m], slot: m, at: s + alpha)
+        ls.pointee.free = s + w
+        accumulate(ls, link: link, cycles: w, bytes: ms.pointee.bytes, queued: free - now)
+        if recordsWindows { recorder.linkWindow(link, start: s, cycles: w) }
+        let offset: Int
+        switch dir {
+        case 0: offset = stepOffset.0
+        case 1: offset = stepOffset.1
+        case 2: offset = stepOffset.2
+        default: offset = stepOffset.3
+        }
+        ms.pointee.position = Int32(truncatingIfNeeded: p &+ offset)
+        ms.pointee.hopsLeft -= 1
+        ms.pointee.hops += 1
+        ms.pointee.arrivedFlags = Int32(legEntry.flags)
+        schedule(.hop, id: ms.pointee.key, slot: m, at: s + alpha)
+    }
+
+    /// Adds one message's occupancy of a link to its totals (exact: 32-bit counters with carries).
+    @inline(__always) private func accumulate(_ ls: UnsafeMutablePointer<LinkState>, link: Int, cycles: Int64, bytes: Int32, queued: Int64) {
+        let (b, o1) = ls.pointee.busy.addingReportingOverflow(UInt32(truncatingIfNeeded: cycles))
+        ls.pointee.busy = b
+        let (y, o2) = ls.pointee.bytes.addingReportingOverflow(UInt32(truncatingIfNeeded: bytes))
+        ls.pointee.bytes = y
+        if o1 { linkCarries[link * 2, default: 0] &+= 1 << 32 }
+        if o2 { linkCarries[link * 2 + 1, default: 0] &+= 1 << 32 }
+        if queued > 0 { raisePeak(link, queued) }
+        linksDirty = true
+        hopsUnflushed &+= 1
+    }
+
+    private func raisePeak(_ link: Int, _ queued: Int64) {
+        if peakQueue == nil { peakQueue = RawArray(repeating: 0, count: links.count) }
+        if queued > Int64(peakQueue![link]) { peakQueue![link] = Int32(clamping: queued) }
     }
 
     /// A relay core re-sends a stored message through its injection ramp.
-    func reinject(_ m: Int, now: Int64) {
-        let p = Int(messages.position[m])
-        let w = Int64(messages.wavelets[m])
-        let i = max(now, rampIn[p])
-        rampIn[p] = i + w
-        schedule(.hop, id: messages.key[m], slot: m, at: i)
+    @inline(__always) func reinject(_ m: Int, now: Int64) {
+        let ms = messages.states.base + m
+        let cs = cores.base + Int(ms.pointee.position)
+        let w = Int64(ms.pointee.wavelets)
+        let i = max(now, cs.pointee.rampIn)
+        cs.pointee.rampIn = i + w
+        schedule(.hop, id: ms.pointee.key, slot: m, at: i)
     }
 
     /// Delivers a copy of `m` into core `p` through its ejection ramp.
-    private func eject(_ m: Int, at p: Int, now: Int64, isFinal: Bool) {
-        let w = Int64(messages.wavelets[m])
-        let h = max(now, rampOut[p])
-        rampOut[p] = h + w
+    @inline(__always) private func eject(_ m: Int, at p: Int, now: Int64, isFinal: Bool) {
+        let ms = messages.states.base + m
+        let w = Int64(ms.pointee.wavelets)
+        let cs = cores.base + p
+        let h = max(now, cs.pointee.rampOut)
+        cs.pointee.rampOut = h + w
         let d = deliveries.allocate()
-        deliveries.message[d] = Int32(m)
-        deliveries.core[d] = Int32(p)
-        deliveries.head[d] = h
-        deliveries.tail[d] = h + w - 1
-        deliveries.next[d] = -1
-        deliveries.isFinal[d] = isFinal
-        messages.references[m] += 1
-        schedule(.delivery, id: messages.key[m], slot: d, at: h + w - 1)
+        deliveries.states[d] = DeliveryState(key: ms.pointee.key, injection: ms.pointee.injection, head: h, core: Int32(p),
+                                             next: -1, colour: ms.pointee.colour, bytes: ms.pointee.bytes,
+                                             hops: ms.pointee.hops, relays: ms.pointee.relays, isFinal: isFinal)
+        if messages.carriesPayloads {
+            // The final copy takes the message's payload (its slot is recycled right after).
+            if isFinal { swap(&deliveries.payload[d], &messages.payload[m]) } else { deliveries.payload[d] = messages.payload[m] }
+        }
+        schedule(.delivery, id: ms.pointee.key, slot: d, at: h + w - 1)
     }
 
     /// The tail of a delivery has arrived: put it in the mailbox and wake a core waiting for it.
-    func deliver(_ d: Int, now: Int64) {
-        let m = Int(deliveries.message[d])
-        let c = Int(deliveries.core[d])
-        let colour = routes.colour[Int(messages.route[m])]
+    ///
+    /// With `wakesInline` the woken core's receive completes here rather than in a core event
+    /// later in this cycle: it takes the same (oldest matching) message either way, and its next
+    /// op lies at least one op overhead later.
+    @inline(__always) func deliver<P: MeshProgram>(_ program: P, _ d: Int, now: Int64) throws {
+        let ds = deliveries.states.base + d
+        let c = Int(ds.pointee.core)
+        let colour = ds.pointee.colour
         makespan = max(makespan, now)
-        if deliveries.isFinal[d] {
-            let key = messages.key[m]
+        if ds.pointee.isFinal {
+            let key = ds.pointee.key
             recorder.message(MessageRecord(
-                source: Int32(key >> 40), sequence: Int32(truncatingIfNeeded: key & 0xFF_FFFF_FFFF),
-                destination: Int32(c), colour: colour, bytes: messages.bytes[m],
-                injection: messages.injection[m], headArrival: deliveries.head[d], tailArrival: now,
-                hops: messages.hops[m], relays: messages.relays[m]))
+                source: Int32(truncatingIfNeeded: key >> 40), sequence: Int32(truncatingIfNeeded: key & 0xFF_FFFF_FFFF),
+                destination: Int32(c), colour: colour, bytes: ds.pointee.bytes,
+                injection: ds.pointee.injection, headArrival: ds.pointee.head, tailArrival: now,
+                hops: ds.pointee.hops, relays: ds.pointee.relays))
         }
-        if mailTail[c] >= 0 { deliveries.next[Int(mailTail[c])] = Int32(d) } else { mailHead[c] = Int32(d) }
-        mailTail[c] = Int32(d)
-        if coreWaitColour[c] == colour {
-            coreWaitColour[c] = -3   // woken: exactly one core event is pending
-            reschedule(c, at: now)
+        let cs = cores.base + c
+        if cs.pointee.mailTail >= 0 { deliveries.states[Int(cs.pointee.mailTail)].next = Int32(d) } else { cs.pointee.mailHead = Int32(d) }
+        cs.pointee.mailTail = Int32(d)
+        if cs.pointee.wait == colour {
+            cs.pointee.wait = -3   // woken: exactly one core event is pending; `time` keeps the wait's start
+            if wakesInline {
+                try step(program, core: c, now: now)
+            } else {
+                schedule(.core, id: UInt64(c), slot: c, at: now)
+            }
         }
     }
 }

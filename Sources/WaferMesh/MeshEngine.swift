@@ -1,3 +1,4 @@
+import Foundation
 import WaferSpec
 import WaferTrace
 
@@ -7,6 +8,65 @@ public enum ViolationPolicy: Sendable {
     case abort
     /// Record every violation in the trace and run on (what-if studies).
     case record
+}
+
+/// The state of one core: 64 bytes, one cache line.
+struct CoreState {
+    /// The core's clock: the cycle it issues its next op at, or (blocked or just woken in a
+    /// receive) the cycle it started waiting.
+    var time: Int64
+    /// Cycle the injection ramp (core → router) is free.
+    var rampIn: Int64
+    /// Cycle the ejection ramp (router → core) is free.
+    var rampOut: Int64
+    /// Start of the core's current kernel invocation.
+    var invocationStart: Int64
+    var pc: Int32
+    /// Colour a blocked core waits on; -1 running, -2 finished, -3 woken by a delivery,
+    /// -4 a send's issue overhead paid (the message starts on the next visit).
+    var wait: Int32
+    var mailHead: Int32
+    var mailTail: Int32
+    var sequence: Int32
+    var sramNow: Int32
+    var sramPeak: Int32
+    /// Newest live allocation in the memory ledger (-1: none).
+    var ledger: Int32
+
+    static let initial = CoreState(time: 0, rampIn: 0, rampOut: 0, invocationStart: 0, pc: 0, wait: -1,
+                                   mailHead: -1, mailTail: -1, sequence: 0, sramNow: 0, sramPeak: 0, ledger: -1)
+}
+
+/// The state of one directed link: when it is free and what it carried (16 bytes).
+///
+/// Totals are 32-bit with exact carries kept aside (`MeshEngine.linkCarries`), and handed to the
+/// recorder when it asks (`flushTotals`).
+struct LinkState {
+    var free: Int64
+    var busy: UInt32
+    var bytes: UInt32
+}
+
+/// Counts of what the engine did, for benchmarks.
+public struct EngineStats: Sendable {
+    public var hopEvents: Int64 = 0
+    public var relayEvents: Int64 = 0
+    public var deliveryEvents: Int64 = 0
+    public var coreEvents: Int64 = 0
+    public var messages: Int64 = 0
+    /// All events popped from the queue.
+    public var events: Int64 { hopEvents + relayEvents + deliveryEvents + coreEvents }
+    /// Event lists that needed sorting, per kind (hop, relay, delivery, core), and their events.
+    public var sortedLists = [0, 0, 0, 0]
+    public var sortedEvents = [0, 0, 0, 0]
+    public var sortedRuns = 0
+    /// Events pushed beyond the calendar's horizon.
+    public var farEvents = 0
+    /// Compute works run in batches, and those split over two host threads.
+    public var numericsWorks = 0
+    public var parallelWorks = 0
+    public var numericsBatches = 0
+    public var parallelBatches = 0
 }
 
 /// The discrete-event simulation of a wafer-scale mesh: measures what a distributed program costs.
@@ -27,7 +87,11 @@ public enum ViolationPolicy: Sendable {
 ///   `tail + β` through its own injection ramp.
 /// - Ties between events in one cycle are broken by kind (hop, relay, delivery, core) and then by
 ///   global ids (message id = (source core, sequence), core id): never by insertion order.
-public final class MeshEngine {
+///
+/// State is struct-of-records in raw memory the engine owns: 64 bytes per core, 16 per directed
+/// link (plus 8 per core of colour masks and 4 per link once a link has queued), so a full
+/// 750×994 fabric needs about 150 MB.
+public final class MeshEngine: TraceTotalsSource {
     public let spec: MeshSpec
     public let geometry: MeshGeometry
     public let recorder: TraceRecorder
@@ -35,31 +99,31 @@ public final class MeshEngine {
     public let store: PayloadStore?
     public let policy: ViolationPolicy
 
-    var routes: RouteTable
+    let routes: RouteTable
     var queue = EventQueue()
+    let cores: RawArray<CoreState>
+    let links: RawArray<LinkState>
+    /// Per-link peak queue (wavelets), allocated when a link first queues.
+    var peakQueue: RawArray<Int32>?
+    /// High parts of link totals that overflowed 32 bits: `link * 2` busy, `link * 2 + 1` bytes.
+    var linkCarries: [Int: Int64] = [:]
+    /// Links touched since the totals were last handed to the recorder.
+    var linksDirty = false
+    var hopsUnflushed: Int64 = 0
 
-    // Per-core state (struct of arrays).
-    var coreTime: [Int64]
-    var corePC: [Int32]
-    /// Colour a blocked core waits on; -1 running, -2 finished, -3 woken by a delivery.
-    var coreWaitColour: [Int32]
-    var coreWaitSince: [Int64]
-    var coreIssued: [Bool]
-    var rampIn: [Int64]
-    var rampOut: [Int64]
-    var mailHead: [Int32]
-    var mailTail: [Int32]
-    var coreSeq: [Int32]
-    var sramNow: [Int32]
-    var sramPeak: [Int32]
-    var invocationStart: [Int64]
-
-    // Per-link state.
-    var linkFree: [Int64]
-
-    var messages = MessagePool()
-    var deliveries = DeliveryPool()
+    var messages: MessagePool
+    var deliveries: DeliveryPool
     var ledger = MemoryLedger()
+    /// Core-index offset of one hop in each direction (east, west, north, south).
+    let stepOffset: (Int, Int, Int, Int)
+    let recordsWindows: Bool
+    /// Cores run ahead of the clock through ops that touch only their own state, and a delivery
+    /// completes the receive it wakes at once: only when no per-event spans are recorded (their
+    /// order in the trace is the global event order) — see `step`.
+    let runsAhead: Bool
+    /// A delivery completes the receive it wakes inside its own event (needs `runsAhead` and a
+    /// positive op overhead, so the woken core's next op lies in a later cycle).
+    let wakesInline: Bool
 
     // Kernel invocations.
     var invocationNames: [String] = []
@@ -69,9 +133,38 @@ public final class MeshEngine {
     var invocationLast: [Int64] = []
 
     let alpha: Int64, beta: Int64, overhead: Int64, macRate: Int64
+    let linkBytesPerCycle: Int, rampBytesPerCycle: Int, sramLimit: Int
     var makespan: Int64 = 0
     var violationCount = 0
-    var routesChecked = 0
+    /// Host threads for a run's arithmetic: 2 runs it beside the simulation (programs whose
+    /// `executesPerCore` is true only), 1 keeps everything on the calling thread. Results are
+    /// bit-identical either way. Default: 2 on a host with two or more cores, unless the
+    /// environment sets `WAFERSCOPE_NUMERICS_THREADS=1`.
+    public var numericsThreads: Int = MeshEngine.defaultNumericsThreads
+    static let defaultNumericsThreads: Int = {
+        if let v = ProcessInfo.processInfo.environment["WAFERSCOPE_NUMERICS_THREADS"], let n = Int(v) { return max(1, n) }
+        return ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1
+    }()
+    var worker: NumericsWorker?
+    /// The worker running the current run's arithmetic, if any.
+    var activeWorker: NumericsWorker?
+
+    /// What the engine has done so far (all runs).
+    public var stats: EngineStats {
+        var s = counts
+        s.sortedLists = [queue.sorts.0, queue.sorts.1, queue.sorts.2, queue.sorts.3]
+        s.sortedEvents = [queue.sortedEvents.0, queue.sortedEvents.1, queue.sortedEvents.2, queue.sortedEvents.3]
+        s.sortedRuns = queue.sortedRuns
+        s.farEvents = queue.farPushes
+        if let worker {
+            s.numericsWorks = worker.works
+            s.parallelWorks = worker.parallelWorks
+            s.numericsBatches = worker.batches
+            s.parallelBatches = worker.parallelBatches
+        }
+        return s
+    }
+    var counts = EngineStats()
 
     /// - Parameters:
     ///   - payloadSlots: buffers per core for real numerics; nil runs timing-only.
@@ -84,24 +177,33 @@ public final class MeshEngine {
         store = payloadSlots.map { PayloadStore(coreCount: spec.coreCount, slotsPerCore: $0) }
         routes = RouteTable(geometry: geometry)
         let n = spec.coreCount
-        coreTime = Array(repeating: 0, count: n)
-        corePC = Array(repeating: 0, count: n)
-        coreWaitColour = Array(repeating: -1, count: n)
-        coreWaitSince = Array(repeating: 0, count: n)
-        coreIssued = Array(repeating: false, count: n)
-        rampIn = Array(repeating: 0, count: n)
-        rampOut = Array(repeating: 0, count: n)
-        mailHead = Array(repeating: -1, count: n)
-        mailTail = Array(repeating: -1, count: n)
-        coreSeq = Array(repeating: 0, count: n)
-        sramNow = Array(repeating: 0, count: n)
-        sramPeak = Array(repeating: 0, count: n)
-        invocationStart = Array(repeating: 0, count: n)
-        linkFree = Array(repeating: 0, count: n * 4)
+        cores = RawArray(repeating: .initial, count: n)
+        links = RawArray(repeating: LinkState(free: 0, busy: 0, bytes: 0), count: n * 4)
+        messages = MessagePool(carriesPayloads: payloadSlots != nil)
+        deliveries = DeliveryPool(carriesPayloads: payloadSlots != nil)
+        stepOffset = (1, -1, -spec.width, spec.width)
         alpha = Int64(spec.hopLatencyCycles)
         beta = Int64(spec.relayLatencyCycles)
         overhead = Int64(spec.opOverheadCycles)
         macRate = Int64(spec.macsPerCycle)
+        linkBytesPerCycle = spec.linkBytesPerCycle
+        rampBytesPerCycle = spec.rampBytesPerCycle
+        sramLimit = spec.sramBytesPerCore
+        recordsWindows = recorder.recordsLinkWindows
+        runsAhead = !recorder.recordsEvents
+        wakesInline = runsAhead && spec.opOverheadCycles > 0
+        recorder.totalsSource = self
+    }
+
+    deinit {
+        worker?.stop()
+        queue.free()
+        cores.free()
+        links.free()
+        peakQueue?.free()
+        messages.freeMemory()
+        deliveries.freeMemory()
+        ledger.freeMemory()
     }
 
     // MARK: - Set-up API
@@ -121,7 +223,7 @@ public final class MeshEngine {
     }
 
     /// The final destination core of a route.
-    public func destination(ofRoute r: Int32) -> Int { Int(routes.destination[Int(r)]) }
+    public func destination(ofRoute r: Int32) -> Int { Int(routes.destination(Int(r))) }
 
     /// Registers a kernel invocation (name and parameters: shapes, grid, algorithm, …) for marks.
     public func invocation(name: String, params: [String: String]) -> Int32 {
@@ -137,6 +239,24 @@ public final class MeshEngine {
     /// The cycle the last event of all runs so far happened.
     public var makespanCycles: Int64 { makespan }
 
+    /// Bytes of engine state beyond payloads: per-core and per-link records, colour masks, pools,
+    /// the event queue and the route table.
+    public var stateBytes: Int { memoryBreakdown.reduce(0) { $0 + $1.bytes } }
+
+    /// `stateBytes` by part: what grows with the mesh (per core, per link) and what grows with
+    /// the traffic (messages and deliveries in flight, pending events, routes, live allocations).
+    public var memoryBreakdown: [(name: String, bytes: Int)] {
+        [("cores (\(MemoryLayout<CoreState>.stride) B each)", cores.allocatedBytes),
+         ("links (\(MemoryLayout<LinkState>.stride) B each)", links.allocatedBytes),
+         ("link peak queues (4 B each, once a link queues)", peakQueue?.allocatedBytes ?? 0),
+         ("routes, legs, colour masks (8 B a core)", routes.allocatedBytes),
+         ("event queue", queue.allocatedBytes),
+         ("messages in flight", messages.allocatedBytes),
+         ("deliveries", deliveries.allocatedBytes),
+         ("memory ledger (12 B a live allocation)", ledger.allocatedBytes),
+         ("numerics batches (4 B a core with a worker)", worker == nil ? 0 : geometry.coreCount * 4 + 4096)]
+    }
+
     // MARK: - Running
 
     /// Runs `program` on every core until all have finished.
@@ -145,33 +265,48 @@ public final class MeshEngine {
     /// successive runs compose like kernels issued one after another.
     ///
     /// - Throws: `MeshError` on a deadlock, a bad op, or a PLMR violation under `.abort`.
+    /// - Complexity: O(events) with O(1) queue work per event in the common case.
     public func run<P: MeshProgram>(_ program: P) throws {
         try checkColours()
-        for c in 0..<geometry.coreCount {
-            corePC[c] = 0
-            coreWaitColour[c] = -1
-            queue.push(Event(time: coreTime[c], key: EventKind.core.key(UInt64(c)), slot: Int32(c)))
+        if let store, program.executesPerCore && numericsThreads > 1 {
+            if worker == nil { worker = NumericsWorker(coreCount: geometry.coreCount) }
+            worker!.begin { work, core in program.execute(work: work, core: core, store: store) }
+            activeWorker = worker
+        }
+        defer {
+            activeWorker?.flush()
+            activeWorker = nil
+        }
+        let n = geometry.coreCount
+        var start = Int64.max
+        for c in 0..<n { start = min(start, cores[c].time) }
+        queue.start(at: n > 0 ? start : 0)
+        for c in 0..<n {
+            cores[c].pc = 0
+            cores[c].wait = -1
+            queue.push(time: cores[c].time, Event(key: EventKind.core.key(UInt64(c)), slot: Int32(c)))
         }
         while let e = queue.pop() {
-            switch e.key >> 62 {
-            case EventKind.hop.rawValue: try hop(Int(e.slot), now: e.time)
-            case EventKind.relay.rawValue: reinject(Int(e.slot), now: e.time)
-            case EventKind.delivery.rawValue: deliver(Int(e.slot), now: e.time)
-            default: try step(program, core: Int(e.slot), now: e.time)
+            let now = queue.now
+            switch e.kind {
+            case 0: counts.hopEvents += 1; hop(Int(e.slot), now: now)
+            case 1: counts.relayEvents += 1; reinject(Int(e.slot), now: now)
+            case 2: counts.deliveryEvents += 1; try deliver(program, Int(e.slot), now: now)
+            default: counts.coreEvents += 1; try step(program, core: Int(e.slot), now: now)
             }
         }
         var blocked: [Int] = []
-        for c in 0..<geometry.coreCount where coreWaitColour[c] >= 0 { blocked.append(c) }
+        for c in 0..<n where cores[c].wait >= 0 { blocked.append(c) }
         if let c = blocked.first {
-            throw MeshError.deadlock("\(blocked.count) core(s) wait forever; first: core (\(geometry.x(of: c)),\(geometry.y(of: c))) on colour \(coreWaitColour[c]) since cycle \(coreWaitSince[c])")
+            throw MeshError.deadlock("\(blocked.count) core(s) wait forever; first: core (\(geometry.x(of: c)),\(geometry.y(of: c))) on colour \(cores[c].wait) since cycle \(cores[c].time)")
         }
     }
 
     /// Writes per-core totals and kernel marks into the recorder. Call once, after the last run.
     public func finishRecording() {
-        let (colours, _) = routes.coloursPerCore()
+        flushTotals(into: recorder)
         for c in 0..<geometry.coreCount {
-            recorder.coreFinal(c, peakSram: Int(sramPeak[c]), colours: Int(colours[c]), finish: coreTime[c])
+            recorder.coreFinal(c, peakSram: Int(cores[c].sramPeak), colours: Int(routes.colourCount(core: c)), finish: cores[c].time)
         }
         for i in invocationNames.indices where invocationFirst[i] != .max {
             recorder.kernel(KernelMark(name: invocationNames[i], params: invocationParams[i],
@@ -180,17 +315,43 @@ public final class MeshEngine {
         recorder.setMakespan(makespan)
     }
 
+    /// Hands the link totals and hop count gathered since the last call to `recorder`.
+    ///
+    /// - Complexity: O(links).
+    public func flushTotals(into recorder: TraceRecorder) {
+        guard linksDirty || hopsUnflushed != 0 else { return }
+        for l in 0..<links.count {
+            let s = links[l]
+            let peak = peakQueue?[l] ?? 0
+            guard s.busy != 0 || s.bytes != 0 || peak != 0 else { continue }
+            var busy = Int64(s.busy), bytes = Int64(s.bytes)
+            if !linkCarries.isEmpty {
+                busy &+= linkCarries[l * 2] ?? 0
+                bytes &+= linkCarries[l * 2 + 1] ?? 0
+            }
+            recorder.addLinkTotals(l, busyCycles: busy, bytes: bytes, peakQueue: peak)
+            links[l].busy = 0
+            links[l].bytes = 0
+            peakQueue?[l] = 0
+        }
+        linkCarries.removeAll()
+        recorder.addHopEvents(hopsUnflushed)
+        hopsUnflushed = 0
+        linksDirty = false
+    }
+
     // MARK: - R
 
     private func checkColours() throws {
-        guard routes.touches.count != routesChecked else { return }
-        routesChecked = routes.touches.count
-        let (counts, coloursOf) = routes.coloursPerCore()
+        guard routes.coloursChanged else { return }
+        routes.coloursChecked()
         let limit = Int32(spec.colorsPerCore)
-        for c in 0..<geometry.coreCount where counts[c] > limit {
-            let list = coloursOf(c)
+        for c in 0..<geometry.coreCount {
+            let count = routes.colourCount(core: c)
+            guard count > limit else { continue }
+            let list = routes.colours(core: c)
             let shown = list.prefix(8).map(String.init).joined(separator: ",") + (list.count > 8 ? ",…" : "")
-            try violate(Violation(kind: .routing, core: Int32(c), value: Int64(counts[c]), limit: Int64(limit),
+            try violate(Violation(kind: .routing, core: Int32(c), value: Int64(count), limit: Int64(limit),
                                   detail: "colours \(shown) at (\(geometry.x(of: c)),\(geometry.y(of: c)))"))
         }
     }
@@ -203,3 +364,4 @@ public final class MeshEngine {
         }
     }
 }
+

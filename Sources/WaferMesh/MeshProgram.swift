@@ -36,10 +36,15 @@ public protocol MeshProgram {
     func op(core: Int, pc: Int) -> MeshOp?
     /// The real arithmetic of a compute op, run only when the engine carries payloads.
     func execute(work: Int32, core: Int, store: PayloadStore)
+    /// Whether `execute` reads and writes nothing but `core`'s own buffers (and immutable data),
+    /// so the engine may run it on another host thread — in order per core, with bit-identical
+    /// results. Default: false (run on the engine's thread).
+    var executesPerCore: Bool { get }
 }
 
 extension MeshProgram {
     public func execute(work: Int32, core: Int, store: PayloadStore) {}
+    public var executesPerCore: Bool { false }
 }
 
 /// The numbers held in every core's buffers when a run carries payloads.
@@ -47,18 +52,51 @@ extension MeshProgram {
 /// Host arithmetic is Float32; the device's element size (`MeshSpec.elementBytes`) is what
 /// memory and message sizes are counted in. Buffers are copy-on-write arrays, so a send
 /// snapshots a buffer without copying it until either side changes it.
-public final class PayloadStore {
+///
+/// The buffers live in memory the store owns (not a Swift array of arrays), and the subscript
+/// modifies a buffer in place: `store[c, s] += more` or `store[c, s][i] = v` copies nothing
+/// when the buffer is not shared. A program's arithmetic touches only its own core's buffers,
+/// so the engine may run different cores' arithmetic on different threads.
+public final class PayloadStore: @unchecked Sendable {
     public let slotsPerCore: Int
-    public var buffers: [[Float]]
+    /// Buffers, `core * slotsPerCore + slot`.
+    private let storage: UnsafeMutablePointer<[Float]>
+    private let count: Int
 
     public init(coreCount: Int, slotsPerCore: Int) {
         self.slotsPerCore = slotsPerCore
-        buffers = Array(repeating: [], count: coreCount * slotsPerCore)
+        count = coreCount * slotsPerCore
+        storage = .allocate(capacity: max(1, count))
+        storage.initialize(repeating: [], count: count)
+    }
+
+    deinit {
+        storage.deinitialize(count: count)
+        storage.deallocate()
+    }
+
+    /// Every buffer, `core * slotsPerCore + slot` (a copy; O(cores × slots)).
+    public var buffers: [[Float]] {
+        get { Array(UnsafeBufferPointer(start: storage, count: count)) }
+        set {
+            precondition(newValue.count == count, "PayloadStore.buffers needs \(count) buffers")
+            for i in 0..<count { storage[i] = newValue[i] }
+        }
     }
 
     /// The buffer `slot` of `core`.
+    ///
+    /// - Complexity: O(1); modifying through it is in place.
     public subscript(core: Int, slot: Int32) -> [Float] {
-        get { buffers[core * slotsPerCore + Int(slot)] }
-        set { buffers[core * slotsPerCore + Int(slot)] = newValue }
+        get {
+            let i = core &* slotsPerCore &+ Int(slot)
+            precondition(i >= 0 && i < count, "payload slot out of range")
+            return storage[i]
+        }
+        _modify {
+            let i = core &* slotsPerCore &+ Int(slot)
+            precondition(i >= 0 && i < count, "payload slot out of range")
+            yield &storage[i]
+        }
     }
 }

@@ -1,106 +1,170 @@
-/// Messages in flight, as parallel arrays indexed by a recycled slot.
-///
-/// Slots are reused through a free list, so a long run allocates no memory per message once the
-/// pool has grown to the largest number in flight.
-struct MessagePool {
-    var key: [UInt64] = []
-    var route: [Int32] = []
-    var leg: [Int32] = []
-    var hopsLeft: [Int32] = []
-    var position: [Int32] = []
-    var arrivedLeg: [Int32] = []
-    var wavelets: [Int32] = []
-    var bytes: [Int32] = []
-    var injection: [Int64] = []
-    var hops: [Int32] = []
-    var relays: [Int32] = []
-    var references: [Int32] = []
-    var payload: [[Float]] = []
-    private var free: [Int32] = []
+/// The state of one message while its head is routed: 64 bytes, so a hop touches one cache
+/// line of it. The slot is recycled when the head reaches the route's end (the deliveries carry
+/// what is left to record), so deliveries and receives never touch it.
+struct MessageState {
+    /// Global id: source core << 40 | sequence.
+    var key: UInt64
+    /// Cycle the head entered the source router.
+    var injection: Int64
+    var route: Int32
+    /// Index of the current leg in the route table's leg list.
+    var leg: Int32
+    /// Index of the route's last leg.
+    var lastLeg: Int32
+    var hopsLeft: Int32
+    /// Router the head is at.
+    var position: Int32
+    /// Flags of the leg the head arrived on (0 when fresh or re-injected by a relay).
+    var arrivedFlags: Int32
+    var wavelets: Int32
+    var bytes: Int32
+    var hops: Int32
+    var relays: Int32
+    var colour: Int32
+    var unused: Int32 = 0
+}
 
-    /// Takes a slot for a new message.
+/// Messages in flight, in recycled slots.
+///
+/// Slots are reused last-freed-first, so a long run allocates no memory per message once the
+/// pool has grown to the largest number in flight. Payloads (real numerics) live beside the
+/// states in a Swift array, touched only when the engine carries them.
+struct MessagePool {
+    private(set) var states = RawVec<MessageState>(capacity: 1024)
+    var payload: [[Float]] = []
+    private var free = RawVec<Int32>(capacity: 1024)
+    let carriesPayloads: Bool
+
+    init(carriesPayloads: Bool) { self.carriesPayloads = carriesPayloads }
+
+    /// Takes a slot for a new message (its state is overwritten by the caller).
     ///
     /// - Complexity: amortised O(1).
-    mutating func allocate() -> Int {
-        if let s = free.popLast() { return Int(s) }
-        key.append(0); route.append(0); leg.append(0); hopsLeft.append(0); position.append(0)
-        arrivedLeg.append(-1); wavelets.append(0); bytes.append(0); injection.append(0)
-        hops.append(0); relays.append(0); references.append(0); payload.append([])
-        return key.count - 1
+    @inline(__always) mutating func allocate() -> Int {
+        if free.count > 0 { return Int(free.removeLast()) }
+        states.append(MessageState(key: 0, injection: 0, route: 0, leg: 0, lastLeg: 0, hopsLeft: 0, position: 0,
+                                   arrivedFlags: 0, wavelets: 0, bytes: 0, hops: 0, relays: 0, colour: 0))
+        if carriesPayloads { payload.append([]) }
+        return states.count - 1
     }
 
-    /// Drops one reference; recycles the slot when none are left.
-    mutating func release(_ m: Int) {
-        references[m] -= 1
-        if references[m] == 0 {
-            payload[m] = []
-            free.append(Int32(m))
-        }
+    /// Recycles slot `m` (its head has reached the route's end).
+    @inline(__always) mutating func release(_ m: Int) {
+        if carriesPayloads { payload[m] = [] }
+        free.append(Int32(m))
     }
 
     /// Slots ever allocated (the most messages in flight at once).
-    var capacity: Int { key.count }
+    var capacity: Int { states.count }
+
+    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.capacity * MemoryLayout<[Float]>.stride }
+
+    func freeMemory() { states.free(); free.free() }
 }
 
-/// Copies of messages delivered (or about to be) into cores' mailboxes.
+/// A copy of a message delivered (or about to be) into a core's mailbox, with everything its
+/// delivery and its receive need (64 bytes).
+struct DeliveryState {
+    /// The message's global id (source core << 40 | sequence).
+    var key: UInt64
+    /// Cycle the message entered its source router.
+    var injection: Int64
+    /// Cycle the head was delivered.
+    var head: Int64
+    var core: Int32
+    /// Next delivery in the core's mailbox (-1: none).
+    var next: Int32
+    /// The message's colour (mailboxes are searched by colour).
+    var colour: Int32
+    var bytes: Int32
+    var hops: Int32
+    var relays: Int32
+    var isFinal: Bool
+}
+
+/// Deliveries in recycled slots (last-freed-first). Payloads (real numerics) live beside them.
 struct DeliveryPool {
-    var message: [Int32] = []
-    var core: [Int32] = []
-    var head: [Int64] = []
-    var tail: [Int64] = []
-    var next: [Int32] = []
-    var isFinal: [Bool] = []
-    private var free: [Int32] = []
+    private(set) var states = RawVec<DeliveryState>(capacity: 1024)
+    var payload: [[Float]] = []
+    private var free = RawVec<Int32>(capacity: 1024)
+    let carriesPayloads: Bool
 
-    mutating func allocate() -> Int {
-        if let s = free.popLast() { return Int(s) }
-        message.append(0); core.append(0); head.append(0); tail.append(0); next.append(-1); isFinal.append(false)
-        return message.count - 1
+    init(carriesPayloads: Bool) { self.carriesPayloads = carriesPayloads }
+
+    @inline(__always) mutating func allocate() -> Int {
+        if free.count > 0 { return Int(free.removeLast()) }
+        states.append(DeliveryState(key: 0, injection: 0, head: 0, core: 0, next: -1, colour: 0, bytes: 0, hops: 0,
+                                    relays: 0, isFinal: false))
+        if carriesPayloads { payload.append([]) }
+        return states.count - 1
     }
 
-    mutating func recycle(_ d: Int) { free.append(Int32(d)) }
+    @inline(__always) mutating func recycle(_ d: Int) {
+        if carriesPayloads { payload[d] = [] }
+        free.append(Int32(d))
+    }
+
+    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.capacity * MemoryLayout<[Float]>.stride }
+
+    func freeMemory() { states.free(); free.free() }
 }
 
-/// Live SRAM allocations per core, as linked lists through shared arrays.
+/// Live SRAM allocations, as per-core linked lists (heads in each core's state) through a shared
+/// pool of 12-byte entries; freed entries are chained through the same `next` field.
 struct MemoryLedger {
-    var label: [Int32] = []
-    var bytes: [Int32] = []
-    var next: [Int32] = []
-    var head: [Int32: Int32] = [:]
-    private var free: [Int32] = []
+    struct Entry {
+        var label: Int32
+        var bytes: Int32
+        var next: Int32
+    }
+    private(set) var entries = RawVec<Entry>(capacity: 1024)
+    private var freeHead: Int32 = -1
 
-    /// Records an allocation on `core`.
-    mutating func push(core: Int, label l: Int32, bytes b: Int) {
-        let s: Int
-        if let f = free.popLast() { s = Int(f) } else {
-            label.append(0); bytes.append(0); next.append(-1); s = label.count - 1
+    /// Records an allocation in front of the list at `head`; returns the new head.
+    ///
+    /// - Complexity: amortised O(1).
+    @inline(__always) mutating func push(head: Int32, label: Int32, bytes: Int) -> Int32 {
+        let e = Entry(label: label, bytes: Int32(clamping: bytes), next: head)
+        if freeHead >= 0 {
+            let s = freeHead
+            freeHead = entries[Int(s)].next
+            entries[Int(s)] = e
+            return s
         }
-        label[s] = l; bytes[s] = Int32(clamping: b)
-        next[s] = head[Int32(core)] ?? -1
-        head[Int32(core)] = Int32(s)
+        entries.append(e)
+        return Int32(entries.count - 1)
     }
 
-    /// Removes the most recent allocation under `label` on `core`; returns its bytes, or nil.
-    mutating func pop(core: Int, label l: Int32) -> Int? {
+    /// Removes the most recent allocation under `label` from the list at `head`.
+    ///
+    /// - Returns: its bytes, or nil when the list has none under `label`.
+    /// - Complexity: O(live allocations of the core).
+    @inline(__always) mutating func pop(head: inout Int32, label: Int32) -> Int? {
         var prev: Int32 = -1
-        var s = head[Int32(core)] ?? -1
+        var s = head
         while s >= 0 {
-            if label[Int(s)] == l {
-                if prev < 0 { head[Int32(core)] = next[Int(s)] } else { next[Int(prev)] = next[Int(s)] }
-                free.append(s)
-                return Int(bytes[Int(s)])
+            let e = entries[Int(s)]
+            if e.label == label {
+                if prev < 0 { head = e.next } else { entries[Int(prev)].next = e.next }
+                entries[Int(s)].next = freeHead
+                freeHead = s
+                return Int(e.bytes)
             }
             prev = s
-            s = next[Int(s)]
+            s = e.next
         }
         return nil
     }
 
-    /// The live allocations on `core`, newest first.
-    func live(core: Int) -> [(label: Int32, bytes: Int)] {
+    /// The allocations of the list at `head`, newest first.
+    func live(head: Int32) -> [(label: Int32, bytes: Int)] {
         var out: [(Int32, Int)] = []
-        var s = head[Int32(core)] ?? -1
-        while s >= 0 { out.append((label[Int(s)], Int(bytes[Int(s)]))); s = next[Int(s)] }
+        var s = head
+        while s >= 0 { out.append((entries[Int(s)].label, Int(entries[Int(s)].bytes))); s = entries[Int(s)].next }
         return out
     }
+
+    var allocatedBytes: Int { entries.allocatedBytes }
+
+    func freeMemory() { entries.free() }
 }

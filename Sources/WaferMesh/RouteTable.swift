@@ -34,65 +34,108 @@ public enum MeshError: Error, CustomStringConvertible {
     }
 }
 
-/// Every route a program declared, flattened for the hot path.
+/// A declared route, flattened for the hot path.
+struct RouteEntry {
+    var source: Int32
+    var colour: Int32
+    var firstLeg: Int32
+    /// One past the last leg.
+    var legEnd: Int32
+    var destination: Int32
+}
+
+/// A leg, flattened: direction, hops and flags (1: deliverAlong, 2: relayAtEnd).
+struct LegEntry {
+    var hops: Int32
+    var direction: UInt8
+    var flags: UInt8
+}
+
+/// Every route a program declared.
 ///
 /// A route has a colour, a source core and legs; the engine moves messages leg by leg. Routes are
-/// declared before a run, as kernels on a WSE configure router colours before they start.
-struct RouteTable {
+/// declared before a run, as kernels on a WSE configure router colours before they start. The
+/// colours each core's routes need (PLMR-R) are kept as they are declared: a 64-bit mask per
+/// core for colours below 64, a sparse set for the rest.
+final class RouteTable {
     let geometry: MeshGeometry
-    private(set) var source: [Int32] = []
-    private(set) var colour: [Int32] = []
-    private(set) var firstLeg: [Int32] = []
-    private(set) var legEnd: [Int32] = []
-    private(set) var destination: [Int32] = []
-    private(set) var legDirection: [UInt8] = []
-    private(set) var legHops: [Int32] = []
-    private(set) var legFlags: [UInt8] = []   // 1: deliverAlong, 2: relayAtEnd
-    /// (core << 24 | colour) for every core each route touches; reduced per core at run time.
-    private(set) var touches: [UInt64] = []
-    private(set) var countedTouches = 0
+    private(set) var routes = RawVec<RouteEntry>(capacity: 256)
+    private(set) var legs = RawVec<LegEntry>(capacity: 256)
+    /// Bit `c` of `colourMask[core]`: some route on colour `c` (< 64) touches `core`.
+    private let colourMask: RawArray<UInt64>
+    /// Colours ≥ 64 touching each core (rare).
+    private var wideColours: [Int32: Set<Int32>] = [:]
+    /// Routes were declared since the last `coloursChecked()`.
+    private(set) var coloursChanged = false
 
-    init(geometry: MeshGeometry) { self.geometry = geometry }
+    init(geometry: MeshGeometry) {
+        self.geometry = geometry
+        colourMask = RawArray(repeating: 0, count: geometry.coreCount)
+    }
 
-    var count: Int { source.count }
+    deinit {
+        routes.free()
+        legs.free()
+        colourMask.free()
+    }
+
+    var count: Int { routes.count }
+
+    /// Bytes the table holds (routes, legs, colour masks).
+    var allocatedBytes: Int {
+        routes.allocatedBytes + legs.allocatedBytes + colourMask.allocatedBytes + wideColours.count * 64
+    }
+
+    @inline(__always) func source(_ r: Int) -> Int32 { routes[r].source }
+    @inline(__always) func destination(_ r: Int) -> Int32 { routes[r].destination }
+    @inline(__always) func colour(_ r: Int) -> Int32 { routes[r].colour }
 
     /// Declares a route and returns its id.
     ///
     /// - Throws: `MeshError.badRoute` when a leg is empty or leaves the mesh, or the colour is negative.
-    mutating func declare(source src: Int, colour c: Int, legs: [RouteLeg]) throws -> Int32 {
+    func declare(source src: Int, colour c: Int, legs newLegs: [RouteLeg]) throws -> Int32 {
         guard src >= 0, src < geometry.coreCount else { throw MeshError.badRoute("source core \(src) outside the mesh") }
         guard c >= 0, c < 1 << 24 else { throw MeshError.badRoute("colour \(c) out of range") }
-        guard !legs.isEmpty else { throw MeshError.badRoute("route from core \(src) has no legs") }
+        guard !newLegs.isEmpty else { throw MeshError.badRoute("route from core \(src) has no legs") }
         var x = geometry.x(of: src), y = geometry.y(of: src)
-        var touched: [Int] = [src]
-        for (i, leg) in legs.enumerated() {
+        for (i, leg) in newLegs.enumerated() {
             guard leg.hops >= 1 else { throw MeshError.badRoute("leg \(i) of the route from core \(src) has \(leg.hops) hops") }
-            if leg.relayAtEnd && i == legs.count - 1 { throw MeshError.badRoute("the last leg cannot end in a relay") }
+            if leg.relayAtEnd && i == newLegs.count - 1 { throw MeshError.badRoute("the last leg cannot end in a relay") }
+            let step = leg.direction.step
+            let ex = x + step.dx * leg.hops, ey = y + step.dy * leg.hops
+            guard ex >= 0, ey >= 0, ex < geometry.width, ey < geometry.height else {
+                throw MeshError.badRoute("route from (\(geometry.x(of: src)),\(geometry.y(of: src))) leaves the \(geometry.width)x\(geometry.height) mesh")
+            }
+            x = ex; y = ey
+        }
+        // Valid: record the colour on every core touched (the source and each core entered).
+        touch(src, colour: c)
+        x = geometry.x(of: src); y = geometry.y(of: src)
+        for leg in newLegs {
+            let step = leg.direction.step
             for _ in 0..<leg.hops {
-                x += leg.direction.step.dx; y += leg.direction.step.dy
-                guard x >= 0, y >= 0, x < geometry.width, y < geometry.height else {
-                    throw MeshError.badRoute("route from (\(geometry.x(of: src)),\(geometry.y(of: src))) leaves the \(geometry.width)x\(geometry.height) mesh")
-                }
-                touched.append(geometry.core(x: x, y: y))
+                x += step.dx; y += step.dy
+                touch(geometry.core(x: x, y: y), colour: c)
             }
         }
-        let id = Int32(source.count)
-        source.append(Int32(src))
-        colour.append(Int32(c))
-        firstLeg.append(Int32(legDirection.count))
-        for leg in legs {
-            legDirection.append(UInt8(leg.direction.rawValue))
-            legHops.append(Int32(leg.hops))
-            legFlags.append((leg.deliverAlong ? 1 : 0) | (leg.relayAtEnd ? 2 : 0))
+        let id = Int32(routes.count)
+        let first = Int32(legs.count)
+        for leg in newLegs {
+            legs.append(LegEntry(hops: Int32(leg.hops), direction: UInt8(leg.direction.rawValue),
+                                 flags: (leg.deliverAlong ? 1 : 0) | (leg.relayAtEnd ? 2 : 0)))
         }
-        legEnd.append(Int32(legDirection.count))
-        destination.append(Int32(geometry.core(x: x, y: y)))
-        for t in touched { touches.append(UInt64(t) << 24 | UInt64(c)) }
+        routes.append(RouteEntry(source: Int32(src), colour: Int32(c), firstLeg: first, legEnd: Int32(legs.count),
+                                 destination: Int32(geometry.core(x: x, y: y))))
+        coloursChanged = true
         return id
     }
 
+    @inline(__always) private func touch(_ core: Int, colour c: Int) {
+        if c < 64 { colourMask[core] |= 1 << UInt64(c) } else { wideColours[Int32(core), default: []].insert(Int32(c)) }
+    }
+
     /// The dimension-ordered route (X first, then Y) from `src` to `dst`.
-    mutating func declareXY(from src: Int, to dst: Int, colour c: Int) throws -> Int32 {
+    func declareXY(from src: Int, to dst: Int, colour c: Int) throws -> Int32 {
         try declare(source: src, colour: c, legs: Self.xyLegs(geometry, from: src, to: dst))
     }
 
@@ -104,26 +147,27 @@ struct RouteTable {
         return legs
     }
 
-    /// Distinct colours each core's routes need, and the colours of the worst cores.
+    /// Marks the colours as checked (the engine checks them before a run when routes changed).
+    func coloursChecked() { coloursChanged = false }
+
+    /// Distinct colours the routes touching `core` need.
     ///
-    /// - Complexity: O(T log T) for T route-core touches.
-    func coloursPerCore() -> (counts: [Int32], coloursOf: (Int) -> [Int]) {
-        var counts = Array(repeating: Int32(0), count: geometry.coreCount)
-        let sorted = touches.sorted()
-        var prev: UInt64 = .max
-        for t in sorted where t != prev {
-            counts[Int(t >> 24)] += 1
-            prev = t
+    /// - Complexity: O(1) (plus the colours ≥ 64 of the core).
+    @inline(__always) func colourCount(core: Int) -> Int32 {
+        var n = Int32(colourMask[core].nonzeroBitCount)
+        if !wideColours.isEmpty, let w = wideColours[Int32(core)] { n += Int32(w.count) }
+        return n
+    }
+
+    /// The distinct colours touching `core`, ascending.
+    func colours(core: Int) -> [Int] {
+        var out: [Int] = []
+        var m = colourMask[core]
+        while m != 0 {
+            out.append(m.trailingZeroBitCount)
+            m &= m - 1
         }
-        let lookup: (Int) -> [Int] = { core in
-            var out: [Int] = []
-            var last = -1
-            for t in sorted where Int(t >> 24) == core {
-                let c = Int(t & 0xFF_FFFF)
-                if c != last { out.append(c); last = c }
-            }
-            return out
-        }
-        return (counts, lookup)
+        if let w = wideColours[Int32(core)] { out += w.sorted().map { Int($0) } }
+        return out
     }
 }

@@ -50,5 +50,8 @@ struct LinkWindowAccumulator {
         windowCycles *= 2
     }
 
+    /// Bytes the frames hold.
+    var bytes: Int { frames.reduce(0) { $0 + $1.capacity * 4 } }
+
     var result: LinkWindows { LinkWindows(windowCycles: windowCycles, frames: frames) }
 }

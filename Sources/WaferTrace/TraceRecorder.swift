@@ -19,10 +19,25 @@ public final class TraceRecorder {
     /// Free-form run metadata, written in the footer (command, algorithm, errors, …).
     public var metadata: [String: String]
 
-    public private(set) var summary = RunSummary()
-    public private(set) var linkTotals: LinkTotals
-    public private(set) var coreTotals: CoreTotals
+    /// Whole-run counters (including totals a `totalsSource` still holds).
+    public var summary: RunSummary { pullTotals(); return summaryStore }
+    /// Exact per-link totals (including those a `totalsSource` still holds).
+    public var linkTotals: LinkTotals { pullTotals(); return linkStore ?? LinkTotals(linkCount: geometry.linkCount) }
+    /// Exact per-core totals so far.
+    public var coreTotals: CoreTotals { core.totals() }
     var windows: LinkWindowAccumulator?
+
+    /// Something that accumulates totals on the recorder's behalf (the engine keeps link totals
+    /// beside its link state) and hands them over when the recorder needs them: before `finish`,
+    /// and whenever `summary` or `linkTotals` is read.
+    public weak var totalsSource: (any TraceTotalsSource)?
+    private var summaryStore = RunSummary()
+    /// Allocated on first use, so a run whose link totals are kept by its engine holds none here.
+    private var linkStore: LinkTotals?
+    private var pulling = false
+    /// Per-core accumulators in raw memory (32 bytes a core during a run; 16 more once the
+    /// engine reports each core's final figures).
+    private let core: CoreAccumulators
 
     private(set) var labels: [String] = []
     private var labelIDs: [String: Int32] = [:]
@@ -45,8 +60,7 @@ public final class TraceRecorder {
         self.detail = detail
         self.metadata = metadata
         self.path = path
-        linkTotals = LinkTotals(linkCount: geometry.linkCount)
-        coreTotals = CoreTotals(coreCount: geometry.coreCount)
+        core = CoreAccumulators(count: geometry.coreCount)
         if detail != .summary { windows = LinkWindowAccumulator(linkCount: geometry.linkCount) }
         if let path {
             let partial = path + ".partial"
@@ -60,6 +74,16 @@ public final class TraceRecorder {
             let header = TraceFormat.Header(version: TraceFormat.version, spec: spec, detail: detail, metadata: metadata)
             try write(TraceFormat.headerBytes(header))
         }
+    }
+
+    /// Bytes of per-core and per-link state the recorder holds (accumulators, link totals and
+    /// windows, buffered records); payload-free.
+    public var stateBytes: Int {
+        var b = core.bytes
+        if let l = linkStore { b += l.busyCycles.capacity * 8 + l.bytes.capacity * 8 + l.peakQueue.capacity * 4 }
+        if let w = windows { b += w.bytes }
+        b += spans.capacity * MemoryLayout<Span>.stride + messages.capacity * MemoryLayout<MessageRecord>.stride
+        return b
     }
 
     /// Whether spans and messages at this level are recorded one by one.
@@ -84,12 +108,12 @@ public final class TraceRecorder {
         let c = Int(s.core)
         switch s.kind {
         case .compute:
-            coreTotals.computeCycles[c] += s.end - s.start
-            coreTotals.macs[c] += s.macs
-            summary.computeEvents += 1
-            summary.totalMacs += s.macs
+            core.cores[c].computeCycles += s.end - s.start
+            core.cores[c].macs += s.macs
+            summaryStore.computeEvents += 1
+            summaryStore.totalMacs += s.macs
         case .wait:
-            coreTotals.waitCycles[c] += s.end - s.start
+            core.cores[c].waitCycles += s.end - s.start
         case .send, .kernel:
             break
         }
@@ -100,10 +124,10 @@ public final class TraceRecorder {
 
     /// A message whose tail reached its final destination.
     public func message(_ m: MessageRecord) {
-        summary.messages += 1
-        summary.maxHops = max(summary.maxHops, Int64(m.hops))
-        summary.maxRelays = max(summary.maxRelays, Int64(m.relays))
-        coreTotals.messagesSent[Int(m.source)] += 1
+        summaryStore.messages += 1
+        summaryStore.maxHops = max(summaryStore.maxHops, Int64(m.hops))
+        summaryStore.maxRelays = max(summaryStore.maxRelays, Int64(m.relays))
+        core.cores[Int(m.source)].messagesSent += 1
         guard recordsEvents else { return }
         let inRegion = region.map { r in
             r.contains(x: geometry.x(of: Int(m.source)), y: geometry.y(of: Int(m.source)))
@@ -120,18 +144,46 @@ public final class TraceRecorder {
     /// - Complexity: O(1) amortised; called once per hop.
     @inline(__always)
     public func linkBusy(_ link: Int, start: Int64, cycles: Int64, bytes: Int64, queued: Int64) {
-        linkTotals.busyCycles[link] &+= cycles
-        linkTotals.bytes[link] &+= bytes
-        if queued > Int64(linkTotals.peakQueue[link]) { linkTotals.peakQueue[link] = Int32(clamping: queued) }
-        summary.hopEvents &+= 1
+        if linkStore == nil { linkStore = LinkTotals(linkCount: geometry.linkCount) }
+        linkStore!.busyCycles[link] &+= cycles
+        linkStore!.bytes[link] &+= bytes
+        if queued > Int64(linkStore!.peakQueue[link]) { linkStore!.peakQueue[link] = Int32(clamping: queued) }
+        summaryStore.hopEvents &+= 1
         windows?.add(link: link, start: start, cycles: cycles)
+    }
+
+    /// Whether link occupancy is also kept per time window (`kernel` and `full` detail).
+    public var recordsLinkWindows: Bool { windows != nil }
+
+    /// Adds `cycles` busy cycles of `link` from `start` to the time windows only (for a source
+    /// that keeps the link totals itself and hands them over with `addLinkTotals`).
+    ///
+    /// - Complexity: O(1) amortised.
+    public func linkWindow(_ link: Int, start: Int64, cycles: Int64) {
+        windows?.add(link: link, start: start, cycles: cycles)
+    }
+
+    /// Adds totals gathered elsewhere to `link`'s (sums, and the larger peak queue).
+    public func addLinkTotals(_ link: Int, busyCycles: Int64, bytes: Int64, peakQueue: Int32) {
+        if linkStore == nil { linkStore = LinkTotals(linkCount: geometry.linkCount) }
+        linkStore!.busyCycles[link] &+= busyCycles
+        linkStore!.bytes[link] &+= bytes
+        if peakQueue > linkStore!.peakQueue[link] { linkStore!.peakQueue[link] = peakQueue }
+    }
+
+    /// Adds hop events (link traversals) counted elsewhere.
+    public func addHopEvents(_ n: Int64) { summaryStore.hopEvents &+= n }
+
+    private func pullTotals() {
+        guard !pulling, let source = totalsSource else { return }
+        pulling = true
+        source.flushTotals(into: self)
+        pulling = false
     }
 
     /// A core's peak SRAM, colour count and finishing cycle, reported once at the end of a run.
     public func coreFinal(_ core: Int, peakSram: Int, colours: Int, finish: Int64) {
-        coreTotals.peakSramBytes[core] = Int32(clamping: peakSram)
-        coreTotals.colours[core] = Int32(clamping: colours)
-        coreTotals.finish[core] = finish
+        self.core.final(core, peakSram: Int32(clamping: peakSram), colours: Int32(clamping: colours), finish: finish)
     }
 
     /// A kernel invocation or phase.
@@ -141,7 +193,7 @@ public final class TraceRecorder {
     public func violation(_ v: Violation) { violations.append(v) }
 
     /// Sets the run's makespan (the engine's last event).
-    public func setMakespan(_ cycles: Int64) { summary.makespanCycles = cycles }
+    public func setMakespan(_ cycles: Int64) { summaryStore.makespanCycles = cycles }
 
     private func passes(core: Int, _ start: Int64, _ end: Int64) -> Bool {
         if let r = region, !r.contains(x: geometry.x(of: core), y: geometry.y(of: core)) { return false }
@@ -197,7 +249,10 @@ public final class TraceRecorder {
     @discardableResult
     public func finish() throws -> Trace {
         precondition(!finished, "TraceRecorder.finish called twice")
+        pullTotals()
         finished = true
+        let summary = summaryStore, linkTotals = linkStore ?? LinkTotals(linkCount: geometry.linkCount)
+        let coreTotals = core.totals()
         let trace = Trace(
             spec: spec, detail: detail, metadata: metadata, summary: summary, labels: labels,
             spans: path == nil ? spans : [], messages: path == nil ? messages : [],
@@ -234,5 +289,60 @@ public final class TraceRecorder {
             throw TraceFormatError.io("cannot move trace into place at '\(path)': \(error.localizedDescription)")
         }
         return trace
+    }
+}
+
+/// An object that accumulates a recorder's totals itself and hands them over on demand.
+public protocol TraceTotalsSource: AnyObject {
+    /// Adds everything gathered since the last call to `recorder` (with `addLinkTotals`,
+    /// `addHopEvents`) and starts again from zero.
+    func flushTotals(into recorder: TraceRecorder)
+}
+
+/// One core's running totals (32 bytes: a compute span touches one cache line).
+struct CoreAccumulator {
+    var computeCycles: Int64
+    var waitCycles: Int64
+    var macs: Int64
+    var messagesSent: Int32
+}
+
+/// A recorder's per-core accumulators, in memory it owns.
+final class CoreAccumulators {
+    let count: Int
+    let cores: UnsafeMutablePointer<CoreAccumulator>
+    private var peakSram: [Int32] = []
+    private var colours: [Int32] = []
+    private var finish: [Int64] = []
+
+    init(count: Int) {
+        self.count = count
+        cores = .allocate(capacity: max(1, count))
+        cores.initialize(repeating: CoreAccumulator(computeCycles: 0, waitCycles: 0, macs: 0, messagesSent: 0), count: count)
+    }
+
+    deinit { cores.deallocate() }
+
+    func final(_ c: Int, peakSram p: Int32, colours k: Int32, finish f: Int64) {
+        if finish.isEmpty {
+            peakSram = Array(repeating: 0, count: count)
+            colours = Array(repeating: 0, count: count)
+            finish = Array(repeating: 0, count: count)
+        }
+        peakSram[c] = p; colours[c] = k; finish[c] = f
+    }
+
+    /// Bytes held.
+    var bytes: Int { count * MemoryLayout<CoreAccumulator>.stride + (peakSram.capacity + colours.capacity) * 4 + finish.capacity * 8 }
+
+    func totals() -> CoreTotals {
+        var t = CoreTotals(coreCount: count)
+        let b = UnsafeBufferPointer(start: cores, count: count)
+        t.computeCycles = b.map(\.computeCycles)
+        t.waitCycles = b.map(\.waitCycles)
+        t.macs = b.map(\.macs)
+        t.messagesSent = b.map(\.messagesSent)
+        if !finish.isEmpty { t.peakSramBytes = peakSram; t.colours = colours; t.finish = finish }
+        return t
     }
 }

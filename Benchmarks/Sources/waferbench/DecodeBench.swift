@@ -1,0 +1,125 @@
+import Foundation
+import WaferKernels
+import WaferLLM
+import WaferMesh
+import WaferModel
+import WaferSpec
+import WaferTrace
+
+/// `waferbench decode`: the cost of real numerics — SmolLM2 decode tokens on the mesh against the
+/// dense reference, in this process and build.
+///
+/// For one square grid: the dense reference's seconds per token; the mesh's seconds per decode
+/// token with numerics on one host thread and on two (their logits must be bit-identical); and
+/// the same steps timing-only (the simulation without arithmetic). Every run feeds the same
+/// prompt, then decodes greedily.
+enum DecodeBench {
+    static func run(_ o: Options) throws -> JSONObject {
+        let side = try o.int("side")
+        let sram = try o.int("sram", 0)
+        let decodeTokens = try o.int("decode-tokens", 2)
+        let modelPath = try o.string("model", ModelLocations.smolLM2RelativePath)
+        let (loaded, loadSeconds) = try timed { () throws -> (ModelConfig, ModelWeights, [Int]) in
+            let file = try GGUFFile(path: modelPath)
+            let cfg = try ModelConfig(gguf: file)
+            let weights = try ModelWeights(gguf: file, config: cfg)
+            let tok = try BPETokenizer(gguf: file)
+            return (cfg, weights, tok.encode(try o.string("prompt", "Hi there")))
+        }
+        let (cfg, weights, prompt) = loaded
+        var spec = try MeshSpec.wse2.subgrid(width: side, height: side)
+        if sram > 0 { spec.sramBytesPerCore = sram }
+
+        // The dense reference, then the same token sequence for every mesh run.
+        var reference = ReferenceModel(weights: weights)
+        var logits: [Float] = []
+        for (p, t) in prompt.enumerated() { logits = reference.forward(token: t, position: p) }
+        var tokens: [Int] = []
+        var refSeconds: [Double] = []
+        var refLogits: [[Float]] = []
+        for i in 0..<decodeTokens {
+            let next = ReferenceModel.argmax(logits) ?? 0
+            tokens.append(next)
+            let (l, s) = timed { reference.forward(token: next, position: prompt.count + i) }
+            logits = l
+            refSeconds.append(s)
+            refLogits.append(l)
+        }
+        let refPerToken = refSeconds.reduce(0, +) / Double(refSeconds.count)
+
+        let two = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 2)
+        let one = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 1)
+        let timing = try mesh(spec: spec, cfg: cfg, weights: nil, prompt: prompt, tokens: tokens, threads: 1)
+        let identical = two.logits.count == one.logits.count
+            && zip(two.logits, one.logits).allSatisfy { a, b in a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }
+        var worst: Float = 0
+        for (m, r) in zip(two.logits, refLogits) { for (a, b) in zip(m, r) { worst = max(worst, abs(a - b)) } }
+
+        let sizes: JSONObject = [
+            "mesh": "\(side)x\(side)", "sramBytesPerCore": spec.sramBytesPerCore, "model": cfg.name,
+            "promptTokens": prompt.count, "decodeTokensTimed": decodeTokens, "detail": "summary",
+        ]
+        let figures: JSONObject = [
+            "referenceSecondsPerToken": refPerToken,
+            "meshSecondsPerToken": two.perToken, "meshSecondsPerTokenOneThread": one.perToken,
+            "timingOnlySecondsPerToken": timing.perToken,
+            "ratio": two.perToken / refPerToken, "ratioOneThread": one.perToken / refPerToken,
+            "timingOnlyRatio": timing.perToken / refPerToken,
+            "numericsShare": max(0, one.perToken - timing.perToken) / one.perToken,
+            "logitsBitIdenticalAcrossThreads": identical,
+            "maxAbsLogitDifferenceVsReference": Double(worst),
+            "tokensAgreeWithReference": two.tokens == tokens,
+            "eventsPerToken": two.eventsPerToken, "hopEventsPerToken": two.hopsPerToken,
+            "computeWorksPerToken": two.worksPerToken, "parallelWorkShare": two.parallelShare,
+            "setupSeconds": two.setupSeconds, "modelLoadSeconds": loadSeconds,
+            "peakRSSBytes": Usage.now().peakRSS,
+        ]
+        return ["kind": "decode", "label": "SmolLM2 decode \(side)x\(side)", "sizes": sizes, "figures": figures]
+    }
+
+    struct MeshRun {
+        var perToken: Double
+        var logits: [[Float]]
+        var tokens: [Int]
+        var eventsPerToken: Double
+        var hopsPerToken: Double
+        var worksPerToken: Double
+        var parallelShare: Double
+        var setupSeconds: Double
+    }
+
+    /// Prefills `prompt`, then times one step per token of `tokens` (teacher-forced, so every run
+    /// does the same steps); returns seconds per decode token and the logits of each.
+    static func mesh(spec: MeshSpec, cfg: ModelConfig, weights: ModelWeights?, prompt: [Int], tokens: [Int],
+                     threads: Int) throws -> MeshRun {
+        let rec = try TraceRecorder(spec: spec, detail: .summary)
+        let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: weights == nil ? nil : 16 + 8 * cfg.layerCount + 2,
+                                    policy: .record)
+        engine.numericsThreads = threads
+        let (decoder, setup) = try timed {
+            try MeshDecoder(engine: engine, config: cfg, weights: weights, grid: try KernelGrid(geometry: engine.geometry))
+        }
+        var logits: [Float]?
+        for t in prompt { logits = try decoder.step(token: t, phase: "prefill") }
+        let before = engine.stats
+        var all: [[Float]] = []
+        var chosen: [Int] = []
+        var seconds = 0.0
+        for t in tokens {
+            if let l = logits { chosen.append(ReferenceModel.argmax(l) ?? -1) }
+            let (l, s) = try timed { try decoder.step(token: t, phase: "decode") }
+            seconds += s
+            logits = l
+            if let l { all.append(l) }
+        }
+        let after = engine.stats
+        let n = Double(tokens.count)
+        let works = Double(after.numericsWorks - before.numericsWorks)
+        return MeshRun(perToken: seconds / n, logits: all, tokens: chosen,
+                       eventsPerToken: Double(after.events - before.events) / n,
+                       hopsPerToken: Double(after.hopEvents - before.hopEvents) / n,
+                       worksPerToken: works / n,
+                       parallelShare: works > 0 ? Double(after.parallelWorks - before.parallelWorks) / works : 0,
+                       setupSeconds: setup)
+    }
+}

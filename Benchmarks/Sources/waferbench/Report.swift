@@ -1,0 +1,199 @@
+import Foundation
+
+/// Merges the JSON parts of one `make bench` run into results.json and REPORT.md.
+enum Report {
+    static func write(parts dir: String, json: String, markdown: String) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".json") }.sorted()
+        var parts: [JSONObject] = []
+        for n in names { if let p = try readJSON("\(dir)/\(n)") as? JSONObject { parts.append(p) } }
+        let exponents = scaling(parts)
+        let results: JSONObject = [
+            "conditions": parts.first?["conditions"] ?? hostConditions(),
+            "parts": parts,
+            "scalingExponents": exponents,
+            "targets": targets(parts),
+        ]
+        try writeJSON(results, to: json)
+        try render(parts, exponents: exponents).write(toFile: markdown, atomically: true, encoding: .utf8)
+    }
+
+    static func of(_ parts: [JSONObject], _ kind: String) -> [JSONObject] { parts.filter { $0["kind"] as? String == kind } }
+    static func fig(_ p: JSONObject, _ k: String) -> Double {
+        let f = p["figures"] as? JSONObject
+        if let d = f?[k] as? Double { return d }
+        if let i = f?[k] as? Int { return Double(i) }
+        return 0
+    }
+    static func size(_ p: JSONObject, _ k: String) -> Any? { (p["sizes"] as? JSONObject)?[k] }
+    static func cores(_ p: JSONObject) -> Double { Double(size(p, "cores") as? Int ?? 0) }
+    static func side(_ p: JSONObject) -> Double {
+        let m = (size(p, "grid") as? String) ?? (size(p, "mesh") as? String) ?? ""
+        let d = m.split(separator: "x").compactMap { Double($0) }
+        return d.count == 2 ? (d[0] * d[1]).squareRoot() : 0
+    }
+
+    /// Power-law exponents of each cost against the grid side (√cores for non-square meshes).
+    static func scaling(_ parts: [JSONObject]) -> JSONObject {
+        var out: JSONObject = [:]
+        let engine = of(parts, "engine")
+        for family in ["MeshGEMV", "RingGEMM"] {
+            let runs = engine.filter { ($0["sizes"] as? JSONObject)?["kernel"].map { "\($0)".hasPrefix(family) } ?? false }
+            guard runs.count >= 3 else { continue }
+            var e: JSONObject = ["sides": runs.map(side)]
+            for key in ["runSeconds", "linkHopEvents", "events", "engineStateBytes", "peakRSSBytes", "setupSeconds"] {
+                e[key] = powerLawExponent(runs.map { (side($0), fig($0, key)) })
+            }
+            e["secondsPerHopEvent"] = powerLawExponent(runs.map { (side($0), fig($0, "runSeconds") / max(1, fig($0, "linkHopEvents"))) })
+            out[family] = e
+        }
+        let decode = of(parts, "decode")
+        if decode.count >= 2 {
+            var e: JSONObject = ["sides": decode.map(side)]
+            for key in ["meshSecondsPerToken", "timingOnlySecondsPerToken", "ratio", "eventsPerToken"] {
+                e[key] = powerLawExponent(decode.map { (side($0), fig($0, key)) })
+            }
+            out["SmolLM2 decode"] = e
+        }
+        let exports = of(parts, "export")
+        if exports.count >= 2 {
+            out["Perfetto export peak RSS vs trace bytes"] = powerLawExponent(exports.map { (fig($0, "traceBytes"), fig($0, "peakRSSBytes")) })
+        }
+        return out
+    }
+
+    static func targets(_ parts: [JSONObject]) -> JSONObject {
+        var t: JSONObject = [:]
+        let engine = of(parts, "engine")
+        if let best = engine.map({ fig($0, "hopEventsPerSecond") }).max() { t["bestHopEventsPerSecond"] = best }
+        if let worst = engine.map({ fig($0, "hopEventsPerSecond") }).min() { t["worstHopEventsPerSecond"] = worst }
+        t["hopEventsPerSecondTarget"] = 20e6
+        if let full = engine.max(by: { cores($0) < cores($1) }) {
+            t["fullFabricStateBytesPerCore"] = fig(full, "stateBytesPerCore")
+            t["fullFabricPeakRSSBytes"] = fig(full, "peakRSSBytes")
+            t["fullFabricSeconds"] = fig(full, "setupSeconds") + fig(full, "runSeconds")
+        }
+        t["stateBytesPerCoreTarget"] = 64
+        if let d = of(parts, "decode").max(by: { side($0) < side($1) }) { t["decodeRatio"] = fig(d, "ratio") }
+        t["decodeRatioTarget"] = 3
+        if let m = of(parts, "trace").map({ fig($0, "bytesPerMessage") }).max() { t["bytesPerMessage"] = m }
+        t["bytesPerMessageTarget"] = 16
+        return t
+    }
+
+    // MARK: - Markdown
+
+    static func render(_ parts: [JSONObject], exponents: JSONObject) -> String {
+        var md: [String] = []
+        let c = parts.first?["conditions"] as? JSONObject ?? [:]
+        md.append("# WaferScope benchmarks")
+        md.append("")
+        md.append("Written by `make bench` (scripts/bench.sh → Benchmarks/, the `waferbench` harness). Every figure below")
+        md.append("comes from this one run; each row ran in its own process (so its peak memory is its own).")
+        md.append("")
+        md.append("**Conditions.** Host: \(c["cpu"] ?? "?"), \(c["hostCores"] ?? "?") cores, \(megabytes(c["hostMemoryBytes"] as? Int ?? 0)); \(c["os"] ?? "?").")
+        md.append("Build: \(c["build"] ?? "?"); \(c["swift"] ?? "?"); commit \(c["commit"] ?? "?") (plus uncommitted changes if any).")
+        let loads = parts.compactMap { ($0["conditions"] as? JSONObject)?["loadAverage1m"] as? Double }
+        if let lo = loads.min(), let hi = loads.max() {
+            md.append("Load average (1 min) when the parts started: \(fmt(lo)) – \(fmt(hi)) (other work on the host slows the figures down).")
+        }
+        md.append("Sizes are per row. Engine rows are timing-only at `summary` detail on the WSE-2 preset.")
+        md.append("")
+
+        let engine = of(parts, "engine")
+        if !engine.isEmpty {
+            md.append("## 1. Engine throughput (timing-only, one host thread)")
+            md.append("")
+            md.append("| workload | grid | cores | link-hop events | all events | run s | hop events/s | events/s | set-up s | state B/core | peak RSS |")
+            md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for p in engine {
+                let sz = p["sizes"] as? JSONObject ?? [:]
+                let shape = sz["rows"].map { "\($0)×\(sz["cols"] ?? "")" } ?? "\(sz["m"] ?? "")³"
+                md.append("| \(sz["kernel"] ?? "?") \(shape) | \((sz["grid"] as? String) ?? (sz["mesh"] as? String) ?? "") | \(sz["cores"] ?? "") | \(si(fig(p, "linkHopEvents"))) | \(si(fig(p, "events"))) | \(fmt(fig(p, "runSeconds"), 3)) | **\(si(fig(p, "hopEventsPerSecond")))** | \(si(fig(p, "eventsPerSecond"))) | \(fmt(fig(p, "setupSeconds"), 3)) | \(fmt(fig(p, "stateBytesPerCore"), 1)) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |")
+            }
+            md.append("")
+            md.append("Target: ≥ 20 M link-hop events per second per host core. \"All events\" counts every event the engine popped (hops, deliveries, core steps).")
+            md.append("")
+        }
+        if let full = engine.max(by: { cores($0) < cores($1) }) {
+            md.append("## 2. Memory")
+            md.append("")
+            md.append("Largest engine run (\((full["sizes"] as? JSONObject)?["kernel"] ?? "?") on \((full["sizes"] as? JSONObject)?["mesh"] ?? "?")): engine state \(fmt(fig(full, "engineBytesPerCore"), 1)) B per core plus recorder \(fmt(fig(full, "recorderStateBytes") / cores(full), 1)) B per core at `summary` detail = **\(fmt(fig(full, "stateBytesPerCore"), 1)) B per simulated core** (target ≤ 64); peak resident memory of the whole process **\(megabytes(Int(fig(full, "peakRSSBytes"))))** (target < 2 GB), set-up plus run \(fmt(fig(full, "setupSeconds") + fig(full, "runSeconds"), 2)) s (target < 10 s).")
+            md.append("")
+            if let b = (full["figures"] as? JSONObject)?["engineBreakdown"] as? [String: Int] {
+                md.append("| engine part | bytes | per core |")
+                md.append("|---|---:|---:|")
+                for (k, v) in b.sorted(by: { $0.value > $1.value }) where v > 0 {
+                    md.append("| \(k) | \(megabytes(v)) | \(fmt(Double(v) / cores(full), 1)) |")
+                }
+                md.append("")
+            }
+        }
+        let decode = of(parts, "decode")
+        if !decode.isEmpty {
+            md.append("## 3. The cost of real numerics (SmolLM2-135M decode)")
+            md.append("")
+            md.append("| grid | SRAM/core | reference ms/token | mesh s/token (2 threads) | (1 thread) | timing-only s/token | ratio | ratio, 1 thread | events/token | logits bit-identical 1 vs 2 threads | max \\|Δlogit\\| vs reference |")
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+            for p in decode {
+                let sz = p["sizes"] as? JSONObject ?? [:]
+                let f = p["figures"] as? JSONObject ?? [:]
+                md.append("| \(sz["mesh"] ?? "") | \(megabytes(sz["sramBytesPerCore"] as? Int ?? 0)) | \(fmt(1000 * fig(p, "referenceSecondsPerToken"), 1)) | \(fmt(fig(p, "meshSecondsPerToken"), 3)) | \(fmt(fig(p, "meshSecondsPerTokenOneThread"), 3)) | \(fmt(fig(p, "timingOnlySecondsPerToken"), 3)) | **\(fmt(fig(p, "ratio"), 1))×** | \(fmt(fig(p, "ratioOneThread"), 1))× | \(si(fig(p, "eventsPerToken"))) | \((f["logitsBitIdenticalAcrossThreads"] as? Bool) == true ? "yes" : "**NO**") | \(String(format: "%.2e", fig(p, "maxAbsLogitDifferenceVsReference"))) |")
+            }
+            md.append("")
+            md.append("Ratio = mesh seconds per decode token (numerics on) ÷ dense-reference seconds per token, same process and build (target ≤ 3×). Timing-only is the same steps without arithmetic: the simulation's own share.")
+            md.append("")
+        }
+        let traces = of(parts, "trace")
+        let exports = of(parts, "export")
+        if !traces.isEmpty || !exports.isEmpty {
+            md.append("## 4. Traces")
+            md.append("")
+            if !traces.isEmpty {
+                md.append("| trace (full detail) | messages | spans | B/message | B/span | file B/event | file |")
+                md.append("|---|---:|---:|---:|---:|---:|---:|")
+                for p in traces {
+                    md.append("| \(p["label"] ?? "") | \(si(fig(p, "messages"))) | \(si(fig(p, "spans"))) | **\(fmt(fig(p, "bytesPerMessage")))** | \(fmt(fig(p, "bytesPerSpan"))) | \(fmt(fig(p, "fileBytesPerEvent"))) | \(megabytes(Int(fig(p, "fileBytes")))) |")
+                }
+                md.append("")
+                md.append("B/message: message chunks (payload plus 17 B framing per 16 384 records) per message (target ≤ 16 B).")
+                md.append("")
+            }
+            if !exports.isEmpty {
+                md.append("| Perfetto export of | trace | JSON | slices + flows | s | peak RSS |")
+                md.append("|---|---:|---:|---:|---:|---:|")
+                for p in exports {
+                    md.append("| \(p["label"] ?? "") | \(megabytes(Int(fig(p, "traceBytes")))) | \(megabytes(Int(fig(p, "jsonBytes")))) | \(si(fig(p, "slices") + fig(p, "flows"))) | \(fmt(fig(p, "exportSeconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |")
+                }
+                md.append("")
+            }
+        }
+        let cli = of(parts, "cli")
+        if !cli.isEmpty {
+            md.append("## Command-line runs")
+            md.append("")
+            md.append("| run | arguments | s | peak RSS |")
+            md.append("|---|---|---:|---:|")
+            for p in cli { md.append("| \(p["label"] ?? "") | `\(size(p, "arguments") ?? "")` | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |") }
+            md.append("")
+        }
+        if !exponents.isEmpty {
+            md.append("## 5. Growth with the grid side")
+            md.append("")
+            md.append("Least-squares exponent k of cost ∝ side^k over the sizes measured above.")
+            md.append("")
+            md.append("| family | sides | exponents |")
+            md.append("|---|---|---|")
+            for (name, v) in exponents.sorted(by: { $0.key < $1.key }) {
+                if let e = v as? JSONObject {
+                    let sides = (e["sides"] as? [Double] ?? []).map { fmt($0, 0) }.joined(separator: ", ")
+                    let ks = e.filter { $0.key != "sides" }.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt(($0.value as? Double) ?? .nan))" }.joined(separator: "; ")
+                    md.append("| \(name) | \(sides) | \(ks) |")
+                } else if let d = v as? Double {
+                    md.append("| \(name) | trace sizes | \(fmt(d)) |")
+                }
+            }
+            md.append("")
+        }
+        return md.joined(separator: "\n")
+    }
+}

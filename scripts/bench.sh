@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make bench`: builds the benchmark harness (Benchmarks/, a separate SwiftPM package that depends
+# on this one) in release, runs every benchmark in its own process and writes bench/REPORT.md and
+# bench/results.json. Takes about 10 minutes on a 2-core host (most of it the release build).
+#
+# Environment:
+#   BENCH_QUICK=1        smaller sizes (a smoke run of the harness, a minute or two)
+#   BASELINE_BIN=path    also time this `waferscope` binary (e.g. built from an older commit) and
+#                        the current one on the same command lines
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+OUT="$ROOT/bench"
+PARTS="$OUT/tmp/parts"
+SCRATCH="$ROOT/.build-bench"
+rm -rf "$PARTS"
+mkdir -p "$PARTS" "$OUT/tmp"
+
+# The harness needs the kernel, model and LLM modules as library products of the root package.
+# Until Package.swift exports them, build against an overlay: the same sources with a manifest
+# that adds those products.
+if grep -q '\.library(name: "WaferLLM"' Package.swift && grep -q '\.library(name: "WaferKernels"' Package.swift \
+    && grep -q '\.library(name: "WaferModel"' Package.swift && grep -q '\.library(name: "WaferSpec"' Package.swift; then
+    export WAFERSCOPE_ROOT=".."
+else
+    OVERLAY="$SCRATCH/overlay/waferscope-root"
+    mkdir -p "$OVERLAY"
+    for f in Sources Tests Package.resolved; do
+        [[ -e "$f" ]] && ln -sfn "$ROOT/$f" "$OVERLAY/$f"
+    done
+    python3 - "$ROOT/Package.swift" "$OVERLAY/Package.swift" <<'EOF'
+import re, sys
+src = open(sys.argv[1]).read()
+anchor = '.library(name: "WaferTrace", targets: ["WaferTrace"]),'
+if anchor not in src:
+    sys.exit("bench.sh: cannot find the WaferTrace product in Package.swift to add the harness's products after it")
+extra = ''.join(f'\n        .library(name: "{m}", targets: ["{m}"]),' for m in ["WaferSpec", "WaferKernels", "WaferModel", "WaferLLM"]
+                if f'.library(name: "{m}"' not in src)
+open(sys.argv[2], "w").write(src.replace(anchor, anchor + extra, 1))
+EOF
+    export WAFERSCOPE_ROOT="$OVERLAY"
+fi
+
+export BENCH_SWIFT_VERSION="$(swift --version 2>/dev/null | head -1)"
+export BENCH_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources 2>/dev/null || echo '+changes')"
+
+echo "bench: building the harness (release)…"
+swift build -c release --package-path Benchmarks --scratch-path "$SCRATCH/build" --manifest-cache none 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -3
+BIN="$SCRATCH/build/release/waferbench"
+[[ -x "$BIN" ]] || { echo "bench: the harness did not build" >&2; exit 1; }
+
+n=0
+part() { n=$((n + 1)); "$BIN" "$@" --out "$PARTS/$(printf %02d $n)-$1.json"; }
+
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+    GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024
+    DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1
+else
+    GEMV_SIDES="64x64 256x256 750x994"; GEMM_SIDES="64x64 128x128 256x256"; GEMM_N=2048
+    DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=2
+fi
+
+echo "bench: engine throughput"
+for m in $GEMV_SIDES; do part engine --kernel gemv --algo ktree --mesh "$m" --rows 8192 --cols 8192; done
+for m in $GEMM_SIDES; do part engine --kernel gemm --algo meshgemm --mesh "$m" --m $GEMM_N --k $GEMM_N --n $GEMM_N; done
+
+echo "bench: real numerics against the dense reference"
+for d in $DECODE; do
+    side="${d%%:*}"; sram="${d##*:}"
+    part decode --side "$side" --sram "$sram" --decode-tokens $TOKENS
+done
+
+echo "bench: traces and Perfetto export"
+for r in $ROUNDS; do
+    part trace --workload shift --mesh 32x32 --rounds "$r" --out-trace "$OUT/tmp/shift-$r.wtrace"
+done
+part trace --workload gemm --mesh 32x32 --n 512 --out-trace "$OUT/tmp/gemm-32.wtrace"
+part trace --workload comm --mesh 64x64 --pattern transpose --out-trace "$OUT/tmp/transpose-64.wtrace"
+for r in $ROUNDS; do
+    part export --trace "$OUT/tmp/shift-$r.wtrace" --out-json "$OUT/tmp/shift-$r.json"
+done
+
+if [[ -n "${BASELINE_BIN:-}" ]]; then
+    echo "bench: command-line runs, baseline against this build"
+    swift build -c release --product waferscope --scratch-path "$SCRATCH/cli" 2>&1 | tail -1
+    for pair in "baseline:$BASELINE_BIN" "current:$SCRATCH/cli/release/waferscope"; do
+        label="${pair%%:*}"; bin="${pair#*:}"
+        part cli --bin "$bin" --label "$label gemv 750x994" -- record gemv --algo ktree --mesh 750x994 --rows 8192 --cols 8192 \
+            --timing-only --detail summary --out "$OUT/tmp/cli.wtrace"
+        part cli --bin "$bin" --label "$label gemm 128x128" -- record gemm --algo meshgemm --mesh 128x128 --m 2048 --k 2048 \
+            --n 2048 --timing-only --detail summary --out "$OUT/tmp/cli.wtrace"
+    done
+fi
+
+"$BIN" report --parts "$PARTS" --json "$OUT/results.json" --markdown "$OUT/REPORT.md"
+rm -f "$OUT"/tmp/*.wtrace "$OUT"/tmp/*.json
+echo "bench: wrote bench/REPORT.md and bench/results.json"
