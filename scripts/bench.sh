@@ -50,14 +50,14 @@ BIN="$SCRATCH/build/release/waferbench"
 [[ -x "$BIN" ]] || { echo "bench: the harness did not build" >&2; exit 1; }
 
 n=0
-part() { n=$((n + 1)); "$BIN" "$@" --out "$PARTS/$(printf %02d $n)-$1.json"; }
+part() { n=$((n + 1)); local cmd="$1"; shift; "$BIN" "$cmd" --out "$PARTS/$(printf %02d $n)-$cmd.json" "$@"; }
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
     GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024
     DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1
 else
     GEMV_SIDES="64x64 256x256 750x994"; GEMM_SIDES="64x64 128x128 256x256"; GEMM_N=2048
-    DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=2
+    DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=3
 fi
 
 echo "bench: engine throughput"
@@ -89,6 +89,12 @@ if [[ -n "${BASELINE_BIN:-}" ]]; then
             --timing-only --detail summary --out "$OUT/tmp/cli.wtrace"
         part cli --bin "$bin" --label "$label gemm 128x128" -- record gemm --algo meshgemm --mesh 128x128 --m 2048 --k 2048 \
             --n 2048 --timing-only --detail summary --out "$OUT/tmp/cli.wtrace"
+        for t in 1 3; do
+            part cli --bin "$bin" --label "$label generate 96x96 timing-only, $t token(s)" -- generate --timing-only \
+                --config smollm2-135m --prompt-tokens 2 --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
+            part cli --bin "$bin" --label "$label generate 96x96 SmolLM2, $t token(s)" -- generate --prompt "Hi there" \
+                --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
+        done
     done
 fi
 

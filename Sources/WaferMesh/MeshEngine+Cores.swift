@@ -72,10 +72,17 @@ extension MeshEngine {
 
             case .recv(let colour, let buffer):
                 if ahead { reschedule(c, at: t); return }
-                guard let d = takeMail(core: c, colour: colour) else {
+                let (d, ready) = takeMail(core: c, colour: colour, at: t)
+                guard d >= 0 else {
                     // Blocked: `time` keeps the cycle the wait started (a woken core always finds its mail).
                     if cs.pointee.wait != -3 { cs.pointee.time = t }
-                    cs.pointee.wait = colour
+                    if ready >= 0 {
+                        // A matching copy is in the mailbox, its tail still on the way: wake at its arrival.
+                        cs.pointee.wait = -3
+                        schedule(.core, id: UInt64(c), slot: c, at: ready)
+                    } else {
+                        cs.pointee.wait = colour
+                    }
                     return
                 }
                 if cs.pointee.wait == -3 {
@@ -161,9 +168,9 @@ extension MeshEngine {
         let key = UInt64(c) << 40 | UInt64(seq)
         messages.states[m] = MessageState(
             key: key, injection: inj, route: r, leg: route.firstLeg, lastLeg: route.legEnd - 1,
-            hopsLeft: routes.legs[Int(route.firstLeg)].hops, position: Int32(c), arrivedFlags: 0,
+            hopsLeft: route.firstHops, position: Int32(c), arrivedFlags: 0,
             wavelets: Int32(max(1, (bytes + linkBytesPerCycle - 1) / linkBytesPerCycle)),
-            bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour)
+            bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour, legInfo: route.firstInfo)
         if let store, buffer >= 0 {
             activeWorker?.settle(core: c)
             messages.payload[m] = store[c, buffer]
@@ -173,25 +180,29 @@ extension MeshEngine {
         schedule(.hop, id: key, slot: m, at: inj)
     }
 
-    /// Removes and returns the oldest delivered message on `colour` in `core`'s mailbox.
+    /// Removes and returns the oldest delivered message on `colour` in `core`'s mailbox at cycle `t`.
     ///
+    /// - Returns: (delivery, -1); or (-1, tail cycle) when the oldest copy on `colour` has not
+    ///   fully arrived yet (only when copies are mailed at their head's delivery: a core's copies
+    ///   arrive in mailbox order, so no later one has either); or (-1, -1) when there is none.
     /// - Complexity: O(messages waiting in the mailbox).
-    @inline(__always) private func takeMail(core c: Int, colour: Int32) -> Int? {
+    @inline(__always) private func takeMail(core c: Int, colour: Int32, at t: Int64) -> (Int, Int64) {
         let cs = cores.base + c
         var prev: Int32 = -1
         var d = cs.pointee.mailHead
         while d >= 0 {
             let ds = deliveries.states.base + Int(d)
             if ds.pointee.colour == colour {
+                if ds.pointee.tail > t { return (-1, ds.pointee.tail) }
                 let nxt = ds.pointee.next
                 if prev < 0 { cs.pointee.mailHead = nxt } else { deliveries.states[Int(prev)].next = nxt }
                 if cs.pointee.mailTail == d { cs.pointee.mailTail = prev }
-                return Int(d)
+                return (Int(d), -1)
             }
             prev = d
             d = ds.pointee.next
         }
-        return nil
+        return (-1, -1)
     }
 
     @inline(__always) private func consume(_ d: Int, into buffer: Int32) {

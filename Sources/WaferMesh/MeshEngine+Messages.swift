@@ -9,6 +9,11 @@ extension MeshEngine {
     /// - Complexity: O(1) plus one queue push.
     @inline(__always) func hop(_ m: Int, now: Int64) {
         let ms = messages.states.base + m
+        // Along a leg, past cores that take no copy: the common case, reading only the message and its link.
+        if ms.pointee.hopsLeft > 0 && ms.pointee.arrivedFlags & 1 == 0 {
+            forward(ms, m, now: now)
+            return
+        }
         let p = Int(ms.pointee.position)
         // A multicast leg delivers a copy to every core it enters (the final core is delivered below).
         if ms.pointee.arrivedFlags & 1 != 0 && !(ms.pointee.hopsLeft == 0 && ms.pointee.leg == ms.pointee.lastLeg) {
@@ -21,8 +26,10 @@ extension MeshEngine {
                 messages.release(m)   // routing is done
                 return
             }
+            let next = routes.legs[leg + 1]
             ms.pointee.leg += 1
-            ms.pointee.hopsLeft = routes.legs[leg + 1].hops
+            ms.pointee.hopsLeft = next.hops
+            ms.pointee.legInfo = next.info
             if routes.legs[leg].flags & 2 != 0 {
                 // Software relay: the core takes the whole message in, then re-sends it after β.
                 let w = Int64(ms.pointee.wavelets)
@@ -35,8 +42,15 @@ extension MeshEngine {
                 return
             }
         }
-        let legEntry = routes.legs[Int(ms.pointee.leg)]
-        let dir = Int(legEntry.direction)
+        forward(ms, m, now: now)
+    }
+
+    /// The head takes the next link of its current leg: `s = max(now, link free)`, the link busy
+    /// `[s, s + w)`, the head at the next router at `s + α`.
+    @inline(__always) private func forward(_ ms: UnsafeMutablePointer<MessageState>, _ m: Int, now: Int64) {
+        let p = Int(ms.pointee.position)
+        let info = ms.pointee.legInfo
+        let dir = Int(info & 0xFF)
         let link = p &* 4 &+ dir
         let w = Int64(ms.pointee.wavelets)
         let ls = links.base + link
@@ -55,7 +69,7 @@ extension MeshEngine {
         ms.pointee.position = Int32(truncatingIfNeeded: p &+ offset)
         ms.pointee.hopsLeft -= 1
         ms.pointee.hops += 1
-        ms.pointee.arrivedFlags = Int32(legEntry.flags)
+        ms.pointee.arrivedFlags = info >> 8
         schedule(.hop, id: ms.pointee.key, slot: m, at: s + alpha)
     }
 
@@ -88,39 +102,49 @@ extension MeshEngine {
     }
 
     /// Delivers a copy of `m` into core `p` through its ejection ramp.
+    ///
+    /// With `runsAhead` the copy goes straight into the mailbox, marked with its tail cycle
+    /// `h + w − 1`, and a core waiting for it is scheduled for that cycle: exactly what a delivery
+    /// event then would do (a core's copies reach its mailbox in tail order either way, since its
+    /// ejection ramp serialises them), without the event. Otherwise a delivery event follows.
     @inline(__always) private func eject(_ m: Int, at p: Int, now: Int64, isFinal: Bool) {
         let ms = messages.states.base + m
         let w = Int64(ms.pointee.wavelets)
         let cs = cores.base + p
         let h = max(now, cs.pointee.rampOut)
         cs.pointee.rampOut = h + w
+        let tail = h + w - 1
         let d = deliveries.allocate()
-        deliveries.states[d] = DeliveryState(key: ms.pointee.key, injection: ms.pointee.injection, head: h, core: Int32(p),
-                                             next: -1, colour: ms.pointee.colour, bytes: ms.pointee.bytes,
+        deliveries.states[d] = DeliveryState(key: ms.pointee.key, injection: ms.pointee.injection, head: h, tail: tail,
+                                             core: Int32(p), next: -1, colour: ms.pointee.colour, bytes: ms.pointee.bytes,
                                              hops: ms.pointee.hops, relays: ms.pointee.relays, isFinal: isFinal)
         if messages.carriesPayloads {
             // The final copy takes the message's payload (its slot is recycled right after).
             if isFinal { swap(&deliveries.payload[d], &messages.payload[m]) } else { deliveries.payload[d] = messages.payload[m] }
         }
-        schedule(.delivery, id: ms.pointee.key, slot: d, at: h + w - 1)
+        if runsAhead {
+            arrive(d, at: tail)
+        } else {
+            schedule(.delivery, id: ms.pointee.key, slot: d, at: tail)
+        }
     }
 
     /// The tail of a delivery has arrived: put it in the mailbox and wake a core waiting for it.
-    ///
-    /// With `wakesInline` the woken core's receive completes here rather than in a core event
-    /// later in this cycle: it takes the same (oldest matching) message either way, and its next
-    /// op lies at least one op overhead later.
-    @inline(__always) func deliver<P: MeshProgram>(_ program: P, _ d: Int, now: Int64) throws {
+    @inline(__always) func deliver(_ d: Int, now: Int64) { arrive(d, at: now) }
+
+    /// Puts delivery `d` (tail at `tail`) in its core's mailbox and wakes the core at `tail` if it
+    /// waits for the colour.
+    @inline(__always) private func arrive(_ d: Int, at tail: Int64) {
         let ds = deliveries.states.base + d
         let c = Int(ds.pointee.core)
         let colour = ds.pointee.colour
-        makespan = max(makespan, now)
+        makespan = max(makespan, tail)
         if ds.pointee.isFinal {
             let key = ds.pointee.key
             recorder.message(MessageRecord(
                 source: Int32(truncatingIfNeeded: key >> 40), sequence: Int32(truncatingIfNeeded: key & 0xFF_FFFF_FFFF),
                 destination: Int32(c), colour: colour, bytes: ds.pointee.bytes,
-                injection: ds.pointee.injection, headArrival: ds.pointee.head, tailArrival: now,
+                injection: ds.pointee.injection, headArrival: ds.pointee.head, tailArrival: tail,
                 hops: ds.pointee.hops, relays: ds.pointee.relays))
         }
         let cs = cores.base + c
@@ -128,11 +152,7 @@ extension MeshEngine {
         cs.pointee.mailTail = Int32(d)
         if cs.pointee.wait == colour {
             cs.pointee.wait = -3   // woken: exactly one core event is pending; `time` keeps the wait's start
-            if wakesInline {
-                try step(program, core: c, now: now)
-            } else {
-                schedule(.core, id: UInt64(c), slot: c, at: now)
-            }
+            schedule(.core, id: UInt64(c), slot: c, at: tail)
         }
     }
 }

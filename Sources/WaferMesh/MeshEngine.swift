@@ -88,9 +88,12 @@ public struct EngineStats: Sendable {
 /// - Ties between events in one cycle are broken by kind (hop, relay, delivery, core) and then by
 ///   global ids (message id = (source core, sequence), core id): never by insertion order.
 ///
-/// State is struct-of-records in raw memory the engine owns: 64 bytes per core, 16 per directed
-/// link (plus 8 per core of colour masks and 4 per link once a link has queued), so a full
-/// 750×994 fabric needs about 150 MB.
+/// How it runs fast (same events, same order, same results — see `EventQueue`, `step`, `eject`):
+/// state is struct-of-records in raw memory the engine owns (64 bytes per core, 16 per directed
+/// link, 8 per core of colour masks, 4 per link once a link has queued: ~137 B per core, ~100 MB
+/// for the full 750×994 fabric); events wait in a calendar queue; without per-event trace
+/// records a core runs ahead through ops private to it and message copies are mailed without
+/// delivery events; arithmetic may run on a second host thread (`numericsThreads`).
 public final class MeshEngine: TraceTotalsSource {
     public let spec: MeshSpec
     public let geometry: MeshGeometry
@@ -117,13 +120,12 @@ public final class MeshEngine: TraceTotalsSource {
     /// Core-index offset of one hop in each direction (east, west, north, south).
     let stepOffset: (Int, Int, Int, Int)
     let recordsWindows: Bool
-    /// Cores run ahead of the clock through ops that touch only their own state, and a delivery
-    /// completes the receive it wakes at once: only when no per-event spans are recorded (their
-    /// order in the trace is the global event order) — see `step`.
+    /// No per-event spans or messages are recorded (`kernel` and `summary` detail), so their
+    /// order cannot show: cores run ahead of the clock through ops that touch only their own
+    /// state (see `step`), and a message copy goes into its core's mailbox when its head is
+    /// delivered, marked with the cycle its tail arrives (see `eject`), instead of in a delivery
+    /// event at that cycle. With `full` detail every op and every delivery is its own event.
     let runsAhead: Bool
-    /// A delivery completes the receive it wakes inside its own event (needs `runsAhead` and a
-    /// positive op overhead, so the woken core's next op lies in a later cycle).
-    let wakesInline: Bool
 
     // Kernel invocations.
     var invocationNames: [String] = []
@@ -191,7 +193,6 @@ public final class MeshEngine: TraceTotalsSource {
         sramLimit = spec.sramBytesPerCore
         recordsWindows = recorder.recordsLinkWindows
         runsAhead = !recorder.recordsEvents
-        wakesInline = runsAhead && spec.opOverheadCycles > 0
         recorder.totalsSource = self
     }
 
@@ -249,7 +250,8 @@ public final class MeshEngine: TraceTotalsSource {
         [("cores (\(MemoryLayout<CoreState>.stride) B each)", cores.allocatedBytes),
          ("links (\(MemoryLayout<LinkState>.stride) B each)", links.allocatedBytes),
          ("link peak queues (4 B each, once a link queues)", peakQueue?.allocatedBytes ?? 0),
-         ("routes, legs, colour masks (8 B a core)", routes.allocatedBytes),
+         ("colour masks (8 B a core)", routes.colourMaskBytes),
+         ("routes and legs", routes.allocatedBytes - routes.colourMaskBytes),
          ("event queue", queue.allocatedBytes),
          ("messages in flight", messages.allocatedBytes),
          ("deliveries", deliveries.allocatedBytes),
@@ -291,7 +293,7 @@ public final class MeshEngine: TraceTotalsSource {
             switch e.kind {
             case 0: counts.hopEvents += 1; hop(Int(e.slot), now: now)
             case 1: counts.relayEvents += 1; reinject(Int(e.slot), now: now)
-            case 2: counts.deliveryEvents += 1; try deliver(program, Int(e.slot), now: now)
+            case 2: counts.deliveryEvents += 1; deliver(Int(e.slot), now: now)
             default: counts.coreEvents += 1; try step(program, core: Int(e.slot), now: now)
             }
         }

@@ -21,7 +21,9 @@ struct MessageState {
     var hops: Int32
     var relays: Int32
     var colour: Int32
-    var unused: Int32 = 0
+    /// The current leg's direction (bits 0–7) and flags (bits 8–15), so a hop along a leg reads
+    /// nothing but this record and its link.
+    var legInfo: Int32
 }
 
 /// Messages in flight, in recycled slots.
@@ -43,7 +45,7 @@ struct MessagePool {
     @inline(__always) mutating func allocate() -> Int {
         if free.count > 0 { return Int(free.removeLast()) }
         states.append(MessageState(key: 0, injection: 0, route: 0, leg: 0, lastLeg: 0, hopsLeft: 0, position: 0,
-                                   arrivedFlags: 0, wavelets: 0, bytes: 0, hops: 0, relays: 0, colour: 0))
+                                   arrivedFlags: 0, wavelets: 0, bytes: 0, hops: 0, relays: 0, colour: 0, legInfo: 0))
         if carriesPayloads { payload.append([]) }
         return states.count - 1
     }
@@ -71,6 +73,8 @@ struct DeliveryState {
     var injection: Int64
     /// Cycle the head was delivered.
     var head: Int64
+    /// Cycle the tail arrives (`head + w − 1`): the copy can be received from then on.
+    var tail: Int64
     var core: Int32
     /// Next delivery in the core's mailbox (-1: none).
     var next: Int32
@@ -93,7 +97,7 @@ struct DeliveryPool {
 
     @inline(__always) mutating func allocate() -> Int {
         if free.count > 0 { return Int(free.removeLast()) }
-        states.append(DeliveryState(key: 0, injection: 0, head: 0, core: 0, next: -1, colour: 0, bytes: 0, hops: 0,
+        states.append(DeliveryState(key: 0, injection: 0, head: 0, tail: 0, core: 0, next: -1, colour: 0, bytes: 0, hops: 0,
                                     relays: 0, isFinal: false))
         if carriesPayloads { payload.append([]) }
         return states.count - 1

@@ -42,6 +42,9 @@ struct RouteEntry {
     /// One past the last leg.
     var legEnd: Int32
     var destination: Int32
+    /// Hops of the first leg and its `LegEntry.info` (a send reads them with the rest of the entry).
+    var firstHops: Int32
+    var firstInfo: Int32
 }
 
 /// A leg, flattened: direction, hops and flags (1: deliverAlong, 2: relayAtEnd).
@@ -49,6 +52,9 @@ struct LegEntry {
     var hops: Int32
     var direction: UInt8
     var flags: UInt8
+
+    /// Direction and flags packed as `MessageState.legInfo`.
+    @inline(__always) var info: Int32 { Int32(direction) | Int32(flags) << 8 }
 }
 
 /// Every route a program declared.
@@ -72,6 +78,9 @@ final class RouteTable {
         self.geometry = geometry
         colourMask = RawArray(repeating: 0, count: geometry.coreCount)
     }
+
+    /// Bytes of the per-core colour masks.
+    var colourMaskBytes: Int { colourMask.allocatedBytes }
 
     deinit {
         routes.free()
@@ -125,7 +134,8 @@ final class RouteTable {
                                  flags: (leg.deliverAlong ? 1 : 0) | (leg.relayAtEnd ? 2 : 0)))
         }
         routes.append(RouteEntry(source: Int32(src), colour: Int32(c), firstLeg: first, legEnd: Int32(legs.count),
-                                 destination: Int32(geometry.core(x: x, y: y))))
+                                 destination: Int32(geometry.core(x: x, y: y)), firstHops: Int32(newLegs[0].hops),
+                                 firstInfo: legs[Int(first)].info))
         coloursChanged = true
         return id
     }

@@ -78,12 +78,16 @@ public final class TraceRecorder {
 
     /// Bytes of per-core and per-link state the recorder holds (accumulators, link totals and
     /// windows, buffered records); payload-free.
-    public var stateBytes: Int {
-        var b = core.bytes
-        if let l = linkStore { b += l.busyCycles.capacity * 8 + l.bytes.capacity * 8 + l.peakQueue.capacity * 4 }
-        if let w = windows { b += w.bytes }
-        b += spans.capacity * MemoryLayout<Span>.stride + messages.capacity * MemoryLayout<MessageRecord>.stride
-        return b
+    public var stateBytes: Int { memoryBreakdown.reduce(0) { $0 + $1.bytes } }
+
+    /// `stateBytes` by part.
+    public var memoryBreakdown: [(name: String, bytes: Int)] {
+        let links = linkStore.map { $0.busyCycles.capacity * 8 + $0.bytes.capacity * 8 + $0.peakQueue.capacity * 4 } ?? 0
+        return [("per-core accumulators (\(MemoryLayout<CoreAccumulator>.stride) B a core, 16 more at the end)", core.bytes),
+                ("per-link totals (20 B a link, once handed over)", links),
+                ("link windows", windows?.bytes ?? 0),
+                ("buffered spans and messages", spans.capacity * MemoryLayout<Span>.stride
+                    + messages.capacity * MemoryLayout<MessageRecord>.stride)]
     }
 
     /// Whether spans and messages at this level are recorded one by one.

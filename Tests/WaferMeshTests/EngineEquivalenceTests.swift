@@ -142,6 +142,22 @@ final class EngineEquivalenceTests: XCTestCase {
         XCTAssertLessThan(coreEvents[1], coreEvents[0])
     }
 
+    /// Link totals are kept in 32-bit counters with carries: 6 GB over one link stays exact.
+    func testLinkTotalsStayExactPast32Bits() throws {
+        let bytes = 2_000_000_000
+        for detail in [TraceDetail.full, .summary] {
+            let trace = try simulate(detail: detail) { e in
+                let r = try e.routeXY(from: core(0, 0), to: core(1, 0), colour: 0)
+                let send = MeshOp.send(route: r, bytes: bytes, buffer: -1), recv = MeshOp.recv(colour: 0, buffer: -1)
+                return ScriptProgram([core(0, 0): [send, send, send], core(1, 0): [recv, recv, recv]])
+            }
+            let link = MeshGeometry.tiny.link(from: core(0, 0), .east)
+            XCTAssertEqual(trace.linkTotals.bytes[link], 3 * Int64(bytes))
+            XCTAssertEqual(trace.linkTotals.busyCycles[link], 3 * Int64(bytes / 4))
+            XCTAssertEqual(trace.summary.hopEvents, 3)
+        }
+    }
+
     // MARK: - Two host threads
 
     /// Cores pass a vector round their row; every step mixes it into the core's own buffer.

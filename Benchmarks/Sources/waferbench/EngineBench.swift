@@ -13,7 +13,10 @@ enum EngineBench {
         let kernel = try o.string("kernel")
         let (w, h) = try o.mesh()
         let spec = try MeshSpec.wse2.subgrid(width: w, height: h)
-        let rec = try TraceRecorder(spec: spec, detail: .summary)
+        // Written to a file, as `waferscope record` does (records are flushed in chunks, not kept).
+        let path = try o.string("trace", NSTemporaryDirectory() + "waferbench-engine-\(getpid()).wtrace")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let rec = try TraceRecorder(spec: spec, detail: .summary, path: path)
         let engine = try MeshEngine(spec: spec, recorder: rec, policy: .record)
         let grid = try KernelGrid(geometry: engine.geometry)
         var sizes: JSONObject = ["mesh": "\(w)x\(h)", "detail": "summary", "numerics": "timing-only"]
@@ -43,7 +46,11 @@ enum EngineBench {
         }
         let usage1 = Usage.now()
         let engineBytes = engine.stateBytes, recorderBytes = rec.stateBytes
-        let breakdown = engine.memoryBreakdown
+        let breakdown = engine.memoryBreakdown, recorderBreakdown = rec.memoryBreakdown
+        // The arrays sized by the mesh: per core and per link, engine and recorder.
+        let arrays = breakdown.filter { $0.name.hasPrefix("cores") || $0.name.hasPrefix("links") || $0.name.hasPrefix("link peak")
+            || $0.name.hasPrefix("colour masks") }.reduce(0) { $0 + $1.bytes }
+            + recorderBreakdown.filter { $0.name.hasPrefix("per-") }.reduce(0) { $0 + $1.bytes }
         engine.finishRecording()
         let trace = try rec.finish()
         let stats = engine.stats
@@ -64,6 +71,8 @@ enum EngineBench {
             "peakRSSBytes": Usage.now().peakRSS,
         ]
         figures["engineBreakdown"] = Dictionary(uniqueKeysWithValues: breakdown.map { ($0.name, $0.bytes) })
+        figures["recorderBreakdown"] = Dictionary(uniqueKeysWithValues: recorderBreakdown.map { ($0.name, $0.bytes) })
+        figures["arrayBytesPerCore"] = Double(arrays) / Double(cores)
         sizes["cores"] = cores
         return ["kind": "engine", "label": try o.string("label", "\(kernel) \(w)x\(h)"), "sizes": sizes, "figures": figures]
     }

@@ -68,6 +68,7 @@ enum Report {
         if let worst = engine.map({ fig($0, "hopEventsPerSecond") }).min() { t["worstHopEventsPerSecond"] = worst }
         t["hopEventsPerSecondTarget"] = 20e6
         if let full = engine.max(by: { cores($0) < cores($1) }) {
+            t["fullFabricArrayBytesPerCore"] = fig(full, "arrayBytesPerCore")
             t["fullFabricStateBytesPerCore"] = fig(full, "stateBytesPerCore")
             t["fullFabricPeakRSSBytes"] = fig(full, "peakRSSBytes")
             t["fullFabricSeconds"] = fig(full, "setupSeconds") + fig(full, "runSeconds")
@@ -103,30 +104,31 @@ enum Report {
         if !engine.isEmpty {
             md.append("## 1. Engine throughput (timing-only, one host thread)")
             md.append("")
-            md.append("| workload | grid | cores | link-hop events | all events | run s | hop events/s | events/s | set-up s | state B/core | peak RSS |")
-            md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            md.append("| workload | grid | cores | link-hop events | all events | run s | hop events/s | events/s | set-up s | arrays B/core | all state B/core | peak RSS |")
+            md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for p in engine {
                 let sz = p["sizes"] as? JSONObject ?? [:]
                 let shape = sz["rows"].map { "\($0)×\(sz["cols"] ?? "")" } ?? "\(sz["m"] ?? "")³"
-                md.append("| \(sz["kernel"] ?? "?") \(shape) | \((sz["grid"] as? String) ?? (sz["mesh"] as? String) ?? "") | \(sz["cores"] ?? "") | \(si(fig(p, "linkHopEvents"))) | \(si(fig(p, "events"))) | \(fmt(fig(p, "runSeconds"), 3)) | **\(si(fig(p, "hopEventsPerSecond")))** | \(si(fig(p, "eventsPerSecond"))) | \(fmt(fig(p, "setupSeconds"), 3)) | \(fmt(fig(p, "stateBytesPerCore"), 1)) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |")
+                md.append("| \(sz["kernel"] ?? "?") \(shape) | \((sz["grid"] as? String) ?? (sz["mesh"] as? String) ?? "") | \(sz["cores"] ?? "") | \(si(fig(p, "linkHopEvents"))) | \(si(fig(p, "events"))) | \(fmt(fig(p, "runSeconds"), 3)) | **\(si(fig(p, "hopEventsPerSecond")))** | \(si(fig(p, "eventsPerSecond"))) | \(fmt(fig(p, "setupSeconds"), 3)) | \(fmt(fig(p, "arrayBytesPerCore"), 1)) | \(fmt(fig(p, "stateBytesPerCore"), 1)) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |")
             }
             md.append("")
-            md.append("Target: ≥ 20 M link-hop events per second per host core. \"All events\" counts every event the engine popped (hops, deliveries, core steps).")
+            md.append("Target: ≥ 20 M link-hop events per second per host core. \"All events\" counts every event the engine popped (hops, deliveries, core steps). \"Arrays\": the per-core and per-link arrays of engine and recorder; \"all state\" adds pools, event queue, routes, SRAM ledger and buffered kernel spans (fixed costs dominate small meshes).")
             md.append("")
         }
         if let full = engine.max(by: { cores($0) < cores($1) }) {
             md.append("## 2. Memory")
             md.append("")
-            md.append("Largest engine run (\((full["sizes"] as? JSONObject)?["kernel"] ?? "?") on \((full["sizes"] as? JSONObject)?["mesh"] ?? "?")): engine state \(fmt(fig(full, "engineBytesPerCore"), 1)) B per core plus recorder \(fmt(fig(full, "recorderStateBytes") / cores(full), 1)) B per core at `summary` detail = **\(fmt(fig(full, "stateBytesPerCore"), 1)) B per simulated core** (target ≤ 64); peak resident memory of the whole process **\(megabytes(Int(fig(full, "peakRSSBytes"))))** (target < 2 GB), set-up plus run \(fmt(fig(full, "setupSeconds") + fig(full, "runSeconds"), 2)) s (target < 10 s).")
+            md.append("Largest engine run (\((full["sizes"] as? JSONObject)?["kernel"] ?? "?") on \((full["sizes"] as? JSONObject)?["mesh"] ?? "?"), `summary` detail): the per-core and per-link arrays of engine and recorder take **\(fmt(fig(full, "arrayBytesPerCore"), 1)) B per simulated core** (target ≤ 64); with everything else the engine and recorder hold (pools, queue, routes, ledger, buffered kernel spans) \(fmt(fig(full, "stateBytesPerCore"), 1)) B per core. Peak resident memory of the whole process **\(megabytes(Int(fig(full, "peakRSSBytes"))))** (target < 2 GB); set-up plus run \(fmt(fig(full, "setupSeconds") + fig(full, "runSeconds"), 2)) s (target < 10 s).")
             md.append("")
-            if let b = (full["figures"] as? JSONObject)?["engineBreakdown"] as? [String: Int] {
-                md.append("| engine part | bytes | per core |")
-                md.append("|---|---:|---:|")
-                for (k, v) in b.sorted(by: { $0.value > $1.value }) where v > 0 {
-                    md.append("| \(k) | \(megabytes(v)) | \(fmt(Double(v) / cores(full), 1)) |")
-                }
-                md.append("")
+            let f = full["figures"] as? JSONObject ?? [:]
+            let parts = ((f["engineBreakdown"] as? [String: Int]) ?? [:]).map { ("engine: " + $0.key, $0.value) }
+                + ((f["recorderBreakdown"] as? [String: Int]) ?? [:]).map { ("recorder: " + $0.key, $0.value) }
+            md.append("| part | bytes | per core |")
+            md.append("|---|---:|---:|")
+            for (k, v) in parts.sorted(by: { $0.1 > $1.1 }) where v > 0 {
+                md.append("| \(k) | \(megabytes(v)) | \(fmt(Double(v) / cores(full), 1)) |")
             }
+            md.append("")
         }
         let decode = of(parts, "decode")
         if !decode.isEmpty {
@@ -137,10 +139,10 @@ enum Report {
             for p in decode {
                 let sz = p["sizes"] as? JSONObject ?? [:]
                 let f = p["figures"] as? JSONObject ?? [:]
-                md.append("| \(sz["mesh"] ?? "") | \(megabytes(sz["sramBytesPerCore"] as? Int ?? 0)) | \(fmt(1000 * fig(p, "referenceSecondsPerToken"), 1)) | \(fmt(fig(p, "meshSecondsPerToken"), 3)) | \(fmt(fig(p, "meshSecondsPerTokenOneThread"), 3)) | \(fmt(fig(p, "timingOnlySecondsPerToken"), 3)) | **\(fmt(fig(p, "ratio"), 1))×** | \(fmt(fig(p, "ratioOneThread"), 1))× | \(si(fig(p, "eventsPerToken"))) | \((f["logitsBitIdenticalAcrossThreads"] as? Bool) == true ? "yes" : "**NO**") | \(String(format: "%.2e", fig(p, "maxAbsLogitDifferenceVsReference"))) |")
+                md.append("| \(sz["mesh"] ?? "") | \((sz["sramBytesPerCore"] as? Int ?? 0) / 1024) KB | \(fmt(1000 * fig(p, "referenceSecondsPerToken"), 1)) | \(fmt(fig(p, "meshSecondsPerToken"), 3)) | \(fmt(fig(p, "meshSecondsPerTokenOneThread"), 3)) | \(fmt(fig(p, "timingOnlySecondsPerToken"), 3)) | **\(fmt(fig(p, "ratio"), 1))×** | \(fmt(fig(p, "ratioOneThread"), 1))× | \(si(fig(p, "eventsPerToken"))) | \((f["logitsBitIdenticalAcrossThreads"] as? Bool) == true ? "yes" : "**NO**") | \(String(format: "%.2e", fig(p, "maxAbsLogitDifferenceVsReference"))) |")
             }
             md.append("")
-            md.append("Ratio = mesh seconds per decode token (numerics on) ÷ dense-reference seconds per token, same process and build (target ≤ 3×). Timing-only is the same steps without arithmetic: the simulation's own share.")
+            md.append("Ratio = mesh seconds per decode token (numerics on, two host threads) ÷ dense-reference seconds per token, same process and build, each the fastest of the timed tokens (target ≤ 3×). Timing-only is the same steps without arithmetic: the simulation's own share.")
             md.append("")
         }
         let traces = of(parts, "trace")
@@ -169,11 +171,29 @@ enum Report {
         }
         let cli = of(parts, "cli")
         if !cli.isEmpty {
-            md.append("## Command-line runs")
+            md.append("## Before and after (`waferscope` command lines, `BASELINE_BIN` against this build)")
             md.append("")
-            md.append("| run | arguments | s | peak RSS |")
-            md.append("|---|---|---:|---:|")
-            for p in cli { md.append("| \(p["label"] ?? "") | `\(size(p, "arguments") ?? "")` | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |") }
+            md.append("| run | baseline s | this build s | speed-up | baseline peak RSS | this build peak RSS |")
+            md.append("|---|---:|---:|---:|---:|---:|")
+            func name(_ p: JSONObject) -> String { String(((p["label"] as? String) ?? "").drop { $0 != " " }.dropFirst()) }
+            let base = cli.filter { ($0["label"] as? String)?.hasPrefix("baseline") == true }
+            let now = cli.filter { ($0["label"] as? String)?.hasPrefix("current") == true }
+            for b in base {
+                guard let c = now.first(where: { name($0) == name(b) }) else { continue }
+                md.append("| \(name(b)) | \(fmt(fig(b, "seconds"))) | \(fmt(fig(c, "seconds"))) | \(fmt(fig(b, "seconds") / max(1e-9, fig(c, "seconds")), 1))× | \(megabytes(Int(fig(b, "peakRSSBytes")))) | \(megabytes(Int(fig(c, "peakRSSBytes")))) |")
+            }
+            func perToken(_ list: [JSONObject], _ kind: String) -> Double? {
+                guard let one = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("1 token(s)") }),
+                      let three = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("3 token(s)") }) else { return nil }
+                return (fig(three, "seconds") - fig(one, "seconds")) / 2
+            }
+            for kind in ["timing-only", "SmolLM2"] {
+                if let b = perToken(base, kind), let c = perToken(now, kind) {
+                    md.append("| generate 96x96 \(kind): seconds per decode token (3 tokens − 1 token, ÷ 2) | \(fmt(b)) | \(fmt(c)) | \(fmt(b / max(1e-9, c), 1))× | | |")
+                }
+            }
+            md.append("")
+            md.append("Wall time of whole command-line runs (process start, set-up and trace writing included), one run each.")
             md.append("")
         }
         if !exponents.isEmpty {
