@@ -66,102 +66,165 @@ public struct ResidentGEMM: MeshProgram {
     /// (`.gemmt`). `.meshgemm` accumulates into `slots.c`; `.gemmt` writes the partial to `slots.acc`.
     public typealias Product = @Sendable (_ core: Int, _ block: Int, _ store: PayloadStore) -> Void
 
-    public let form: Form
-    public let grid: KernelGrid
+    /// The routes of one form on one grid, declared once and shared by every use.
+    public final class Routes {
+        public let form: Form
+        public let grid: KernelGrid
+        public let side: Int
+        let order: [Int], inverse: [Int]
+        /// Per physical core (`py * side + px`): its routes and the colours it receives on.
+        let info: UnsafeMutablePointer<CoreRing>
+        /// `.gemmt`: one ReduceAdd plan per root column (routes shared), and op counts per (root, column).
+        let plans: [LinePlan]
+        let reduceCounts: [Int]
+
+        /// Declares the routes on `engine`.
+        ///
+        /// - Parameters:
+        ///   - grid: a square grid (P×P).
+        ///   - groups: K-tree groups of `.gemmt`'s ReduceAdd (default ≈ √P).
+        ///   - slots: `.gemmt`: the ReduceAdd's buffers (acc, incoming, staging).
+        public init(_ form: Form, engine: MeshEngine, grid: KernelGrid, groups: Int? = nil,
+                    slots: (acc: Int32, incoming: Int32, staging: Int32) = (0, 1, 2), label: String = "reduce-add") throws {
+            guard grid.rows == grid.cols else {
+                throw KernelError.shape("a resident GEMM needs a square grid, not \(grid.cols)x\(grid.rows)")
+            }
+            let p = grid.rows
+            self.form = form
+            self.grid = grid
+            side = p
+            let order = RingOrder.interleaved(p)
+            self.order = order
+            inverse = RingOrder.inverse(order)
+            let none = [Int32](repeating: -1, count: p * p)
+            var aP = none, aS = none, aCP = none, aCS = none, bP = none, bS = none, bCP = none, bCS = none
+            func ring(_ from: Int, _ to: Int, along x: Bool, line: Int, colour: Int) throws -> Int32 {
+                let src = x ? grid.core(px: order[from], py: line) : grid.core(px: line, py: order[from])
+                let dst = x ? grid.core(px: order[to], py: line) : grid.core(px: line, py: order[to])
+                return try engine.routeXY(from: src, to: dst, colour: colour)
+            }
+            if p > 1 {
+                for line in 0..<p {
+                    for k in 0..<p {
+                        let pred = (k + p - 1) % p, succ = (k + 1) % p
+                        let xi = line * p + order[k]          // core (order[k], line): ring index k along X
+                        let yi = order[k] * p + line          // core (line, order[k]): ring index k along Y
+                        switch form {
+                        case .meshgemm:
+                            aP[xi] = try ring(k, pred, along: true, line: line, colour: 0 + k % 3)
+                            aS[xi] = try ring(k, succ, along: true, line: line, colour: 3 + k % 3)
+                            aCS[xi] = try ring(k, succ, along: true, line: line, colour: 6 + k % 3)
+                            aCP[xi] = try ring(k, pred, along: true, line: line, colour: 9 + k % 3)
+                            bP[yi] = try ring(k, pred, along: false, line: line, colour: 12 + k % 3)
+                            bS[yi] = try ring(k, succ, along: false, line: line, colour: 15 + k % 3)
+                            bCS[yi] = try ring(k, succ, along: false, line: line, colour: 18 + k % 3)
+                            bCP[yi] = try ring(k, pred, along: false, line: line, colour: 21 + k % 3)
+                        case .gemmt:
+                            bP[yi] = try ring(k, pred, along: false, line: line, colour: 8 + k % 3)
+                            bCS[yi] = try ring(k, succ, along: false, line: line, colour: 14 + k % 3)
+                        }
+                    }
+                }
+            }
+            info = .allocate(capacity: max(1, p * p))
+            let inverse = self.inverse
+            for py in 0..<p {
+                for px in 0..<p {
+                    let idx = py * p + px
+                    // A travels along X (ring index of px), B along Y (ring index of py).
+                    let ka = inverse[px], kb = inverse[py]
+                    let aPredK = (ka + p - 1) % p, aSuccK = (ka + 1) % p, bPredK = (kb + p - 1) % p, bSuccK = (kb + 1) % p
+                    let bData = form == .gemmt ? 8 : 12, bCredit = form == .gemmt ? 14 : 18
+                    info[idx] = CoreRing(
+                        routes: (aP[idx], aS[idx], aCP[idx], aCS[idx], bP[idx], bS[idx], bCP[idx], bCS[idx]),
+                        colours: (Int32(0 + aSuccK % 3), Int32(3 + aPredK % 3), Int32(6 + aPredK % 3), Int32(9 + aSuccK % 3),
+                                  Int32(bData + bSuccK % 3), Int32(bData + 3 + bPredK % 3),
+                                  Int32(bCredit + bPredK % 3), Int32(bCredit + 3 + bSuccK % 3)),
+                        ringA: Int32(ka), ringB: Int32(kb))
+                }
+            }
+            var plans: [LinePlan] = [], counts: [Int] = []
+            if form == .gemmt {
+                let g = groups ?? LineAlgorithm.defaultGroups(p)
+                let cache = RouteCache()
+                for root in 0..<p {
+                    let sched = LineSchedule.ktree(n: p, elements: 1, groups: g, root: root, broadcast: false, colourBase: 0)
+                    let plan = try LinePlan(engine: engine, grid: grid, axis: .x, schedule: sched, slots: slots, label: label, cache: cache)
+                    plans.append(plan)
+                    for j in 0..<p { counts.append(plan.count(position: j)) }
+                }
+            }
+            self.plans = plans
+            reduceCounts = counts
+        }
+
+        deinit { info.deallocate() }
+    }
+
+    /// One core's part of the rings: route ids (−1: none) and the colours of what it receives.
+    struct CoreRing {
+        /// A to predecessor, A to successor, A credit to predecessor, A credit to successor, then B's four.
+        var routes: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+        /// A data from successor, A data from predecessor, A credit from predecessor, A credit from
+        /// successor, then B's four.
+        var colours: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+        var ringA: Int32, ringB: Int32
+    }
+
+    public var form: Form { routes.form }
+    public var grid: KernelGrid { routes.grid }
     public let side: Int
     public let slots: Slots
     public let tiles: Tiles
+    let routes: Routes
     let order: [Int], inverse: [Int]
     let invocation: Int32
     let label: Int32, keepLabel: Int32
     let spareLabels: (a: Int32, b: Int32)
     let elementBytes: Int
     let product: Product?
-    /// Routes per physical core (`py * side + px`): data and credits towards each ring neighbour.
-    let aPred: [Int32], aSucc: [Int32], aCreditPred: [Int32], aCreditSucc: [Int32]
-    let bPred: [Int32], bSucc: [Int32], bCreditPred: [Int32], bCreditSucc: [Int32]
-    /// `.gemmt`: one ReduceAdd plan per root column (routes shared), and op counts per (root, column).
+    let info: UnsafeMutablePointer<CoreRing>
+    /// `.gemmt`: the ReduceAdd plans carrying this use's partial tiles.
     let plans: [LinePlan]
     let reduceCounts: [Int]
     let cursor: StepCursor
     let divider: GridDivider
     static let keepWork = Int32(1), productWorkBase = Int32(16)
 
-    /// Declares the kernel's routes on `engine`.
+    /// One use of declared routes.
     ///
     /// - Parameters:
-    ///   - grid: a square grid (P×P).
+    ///   - slots: the payload slots (for `.gemmt`, acc/incoming/staging must be the routes' own).
     ///   - invocation: the kernel mark the run is recorded under (`MeshEngine.invocation`).
     ///   - product: the real arithmetic (nil for timing-only runs).
-    ///   - groups: K-tree groups of `.gemmt`'s ReduceAdd (default ≈ √P).
-    public init(_ form: Form, engine: MeshEngine, grid: KernelGrid, slots: Slots, tiles: Tiles,
-                invocation: Int32, label: String, groups: Int? = nil, product: Product?) throws {
-        guard grid.rows == grid.cols else {
-            throw KernelError.shape("a resident GEMM needs a square grid, not \(grid.cols)x\(grid.rows)")
-        }
-        let p = grid.rows
-        self.form = form
-        self.grid = grid
-        side = p
+    public init(routes: Routes, engine: MeshEngine, slots: Slots, tiles: Tiles, invocation: Int32, label: String,
+                product: Product?) {
+        self.routes = routes
+        side = routes.side
         self.slots = slots
         self.tiles = tiles
         self.invocation = invocation
         self.product = product
-        order = RingOrder.interleaved(p)
-        inverse = RingOrder.inverse(order)
+        order = routes.order
+        inverse = routes.inverse
         elementBytes = engine.spec.elementBytes
         self.label = engine.label(label)
         keepLabel = engine.label("\(label): keep C")
         spareLabels = (engine.label("A next"), engine.label("B next"))
-        divider = GridDivider(grid)
-        cursor = StepCursor(coreCount: grid.geometry.coreCount)
-        let none = [Int32](repeating: -1, count: p * p)
-        var aP = none, aS = none, aCP = none, aCS = none, bP = none, bS = none, bCP = none, bCS = none
-        let order = self.order
-        func ring(_ from: Int, _ to: Int, along x: Bool, line: Int, colour: Int) throws -> Int32 {
-            let src = x ? grid.core(px: order[from], py: line) : grid.core(px: line, py: order[from])
-            let dst = x ? grid.core(px: order[to], py: line) : grid.core(px: line, py: order[to])
-            return try engine.routeXY(from: src, to: dst, colour: colour)
-        }
-        if p > 1 {
-            for line in 0..<p {
-                for k in 0..<p {
-                    let pred = (k + p - 1) % p, succ = (k + 1) % p
-                    let xi = line * p + order[k]          // core (order[k], line): ring index k along X
-                    let yi = order[k] * p + line          // core (line, order[k]): ring index k along Y
-                    switch form {
-                    case .meshgemm:
-                        aP[xi] = try ring(k, pred, along: true, line: line, colour: 0 + k % 3)
-                        aS[xi] = try ring(k, succ, along: true, line: line, colour: 3 + k % 3)
-                        aCS[xi] = try ring(k, succ, along: true, line: line, colour: 6 + k % 3)
-                        aCP[xi] = try ring(k, pred, along: true, line: line, colour: 9 + k % 3)
-                        bP[yi] = try ring(k, pred, along: false, line: line, colour: 12 + k % 3)
-                        bS[yi] = try ring(k, succ, along: false, line: line, colour: 15 + k % 3)
-                        bCS[yi] = try ring(k, succ, along: false, line: line, colour: 18 + k % 3)
-                        bCP[yi] = try ring(k, pred, along: false, line: line, colour: 21 + k % 3)
-                    case .gemmt:
-                        bP[yi] = try ring(k, pred, along: false, line: line, colour: 8 + k % 3)
-                        bCS[yi] = try ring(k, succ, along: false, line: line, colour: 14 + k % 3)
-                    }
-                }
-            }
-        }
-        aPred = aP; aSucc = aS; aCreditPred = aCP; aCreditSucc = aCS
-        bPred = bP; bSucc = bS; bCreditPred = bCP; bCreditSucc = bCS
-        var plans: [LinePlan] = [], counts: [Int] = []
-        if form == .gemmt {
-            let g = groups ?? LineAlgorithm.defaultGroups(p)
-            let cache = RouteCache()
-            for root in 0..<p {
-                let sched = LineSchedule.ktree(n: p, elements: tiles.cElements, groups: g, root: root, broadcast: false, colourBase: 0)
-                let plan = try LinePlan(engine: engine, grid: grid, axis: .x, schedule: sched,
-                                        slots: (slots.acc, slots.incoming, slots.staging), label: "\(label): reduce-add", cache: cache)
-                plans.append(plan)
-                for j in 0..<p { counts.append(plan.count(position: j)) }
-            }
-        }
-        self.plans = plans
-        reduceCounts = counts
+        divider = GridDivider(routes.grid)
+        cursor = StepCursor(coreCount: routes.form == .gemmt ? routes.grid.geometry.coreCount : 0)
+        info = routes.info
+        let lines = Array(repeating: tiles.cElements, count: routes.side)
+        plans = routes.plans.map { var p = $0; p.lineElements = lines; return p }
+        reduceCounts = routes.reduceCounts
+    }
+
+    /// Declares the routes and makes one use of them (a single run).
+    public init(_ form: Form, engine: MeshEngine, grid: KernelGrid, slots: Slots, tiles: Tiles,
+                invocation: Int32, label: String, groups: Int? = nil, product: Product?) throws {
+        let routes = try Routes(form, engine: engine, grid: grid, groups: groups, slots: (slots.acc, slots.incoming, slots.staging),
+                                label: "\(label): reduce-add")
+        self.init(routes: routes, engine: engine, slots: slots, tiles: tiles, invocation: invocation, label: label, product: product)
     }
 
     // MARK: - Ring bookkeeping
@@ -179,40 +242,28 @@ public struct ResidentGEMM: MeshProgram {
 
     /// The four ops of round `r` of a sequence (`slot`: 0 credit in, 1 send, 2 receive, 3 credit
     /// out) plus the ready credit (`slot` −1), for operand A (`isA`) or B on physical core `idx`.
+    ///
+    /// - Complexity: O(1), no division: routes and colours come from the core's `CoreRing`.
     @inline(__always)
     private func shiftOp(_ seq: Sequence, round r: Int, slot: Int, isA: Bool, idx: Int, buffer: Int32, elements: Int) -> MeshOp {
         guard r < seq.rounds || slot == -1, seq.rounds > 0 else { return .nop }
         let succ = seq.towardsSuccessor
+        let ring = info[idx]
         let credit = 4
-        // Colour of the message this core receives: from its source (data) or its target (credits).
-        let ringIndex = isA ? inverse[idx % side] : inverse[idx / side]
-        let source = succ ? (ringIndex + side - 1) % side : (ringIndex + 1) % side
-        let target = succ ? (ringIndex + 1) % side : (ringIndex + side - 1) % side
         switch slot {
-        case -1:   // ready: "my spare buffer is free" to the source
-            return .send(route: creditRoute(towards: !succ, isA: isA, idx: idx), bytes: credit, buffer: -1)
-        case 0:
-            // The credit comes from the target, on the credit colours pointing back at us.
-            return .recv(colour: Int32(creditBase(towardsSuccessor: !succ, isA: isA) + target % 3), buffer: -1)
+        case -1:   // ready: "my spare buffer is free", to the source (against the data's direction)
+            return .send(route: isA ? (succ ? ring.routes.2 : ring.routes.3) : (succ ? ring.routes.6 : ring.routes.7), bytes: credit, buffer: -1)
+        case 0:    // the target's credit
+            return .recv(colour: isA ? (succ ? ring.colours.3 : ring.colours.2) : (succ ? ring.colours.7 : ring.colours.6), buffer: -1)
         case 1:
-            let route = isA ? (succ ? aSucc[idx] : aPred[idx]) : (succ ? bSucc[idx] : bPred[idx])
-            return .send(route: route, bytes: elements * elementBytes, buffer: buffer)
-        case 2:
-            return .recv(colour: Int32(dataBase(towardsSuccessor: succ, isA: isA) + source % 3), buffer: buffer)
+            return .send(route: isA ? (succ ? ring.routes.1 : ring.routes.0) : (succ ? ring.routes.5 : ring.routes.4),
+                         bytes: elements * elementBytes, buffer: buffer)
+        case 2:    // data from the source
+            return .recv(colour: isA ? (succ ? ring.colours.1 : ring.colours.0) : (succ ? ring.colours.5 : ring.colours.4), buffer: buffer)
         default:
             guard r < seq.rounds - 1 else { return .nop }
-            return .send(route: creditRoute(towards: !succ, isA: isA, idx: idx), bytes: credit, buffer: -1)
+            return .send(route: isA ? (succ ? ring.routes.2 : ring.routes.3) : (succ ? ring.routes.6 : ring.routes.7), bytes: credit, buffer: -1)
         }
-    }
-
-    @inline(__always) private func dataBase(towardsSuccessor s: Bool, isA: Bool) -> Int {
-        form == .gemmt ? 8 : (isA ? 0 : 12) + (s ? 3 : 0)
-    }
-    @inline(__always) private func creditBase(towardsSuccessor s: Bool, isA: Bool) -> Int {
-        form == .gemmt ? 14 : (isA ? 6 : 18) + (s ? 0 : 3)
-    }
-    @inline(__always) private func creditRoute(towards successor: Bool, isA: Bool, idx: Int) -> Int32 {
-        isA ? (successor ? aCreditSucc[idx] : aCreditPred[idx]) : (successor ? bCreditSucc[idx] : bCreditPred[idx])
     }
 
     // MARK: - The program
@@ -249,7 +300,8 @@ public struct ResidentGEMM: MeshProgram {
 
     private func meshOp(core: Int, idx: Int, px: Int, py: Int, k pc: Int) -> MeshOp? {
         var k = pc
-        let bigI = inverse[py], bigJ = inverse[px]
+        let ring = info[idx]
+        let bigI = Int(ring.ringB), bigJ = Int(ring.ringA)
         let alignA = alignment(bigI), alignB = alignment(bigJ)
         let seqA1 = Sequence(rounds: alignA.rounds, towardsSuccessor: alignA.towardsSuccessor)
         let seqB1 = Sequence(rounds: alignB.rounds, towardsSuccessor: alignB.towardsSuccessor)
@@ -299,7 +351,7 @@ public struct ResidentGEMM: MeshProgram {
     }
 
     private func gemmtOp(core: Int, idx: Int, px: Int, py: Int, k pc: Int) -> MeshOp? {
-        let bigI = inverse[py]
+        let bigI = Int(info[idx].ringB)
         let seq = Sequence(rounds: side > 1 ? side : 0, towardsSuccessor: false)
         if pc == 0 { return shiftOp(seq, round: 0, slot: -1, isA: false, idx: idx, buffer: -1, elements: 0) }
         var k = pc - 1

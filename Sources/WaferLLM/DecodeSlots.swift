@@ -3,6 +3,9 @@ enum DecodeSlot {
     static let acc: Int32 = 0, incoming: Int32 = 1, staging: Int32 = 2
     static let x: Int32 = 3, qkv: Int32 = 4, scores: Int32 = 5, ctx: Int32 = 6, act: Int32 = 7
     static let shiftOut: Int32 = 8, shiftIn: Int32 = 9, stats: Int32 = 10
+    /// Prefill (B·L_y·E_x): the residual rows, their RMSNorm, a GEMM's C, the queries, and every
+    /// layer's norm weights for the column's embedding block.
+    static let hidden: Int32 = 11, normed: Int32 = 12, out: Int32 = 13, q: Int32 = 14, prefillNorms: Int32 = 15
     static let firstLayer: Int32 = 16
     static let perLayer: Int32 = 8
 

@@ -14,11 +14,12 @@ import WaferTrace
 /// With weights the cores compute real numbers (Float32) and the host reads the logits from the
 /// last stage's first row; without them (`timing-only`) the same programs run with sizes only.
 ///
-/// The prompt is fed through the same decode steps (phase "prefill"), one token at a time.
+/// The prompt runs either all at once with MeshGEMM (`prefill(prompt:)`, WaferLLM's prefill) or
+/// through the decode steps one token at a time (phase "prefill" either way).
 public final class MeshDecoder {
     public let engine: MeshEngine
     public let policy: KVPolicy
-    public private(set) var cache: KVCachePlacement
+    public internal(set) var cache: KVCachePlacement
     let stages: [DecodeStage]
     let weights: ModelWeights?
     let kvLabel: Int32
@@ -32,7 +33,18 @@ public final class MeshDecoder {
     public var placement: [(grid: KernelGrid, layers: Range<Int>)] { stages.map { ($0.grid, $0.layers) } }
 
     /// Cycle at which each finished step's last core finished.
-    public private(set) var stepEnds: [Int64] = []
+    public internal(set) var stepEnds: [Int64] = []
+    /// How the last `generate` ran its prompt (`.meshgemm` or `.steps`), and the cycle its prefill
+    /// ended (the first token's logits exist: time to first token).
+    public internal(set) var prefillUsed: PrefillMode?
+    public internal(set) var prefillEndCycle: Int64 = 0
+    /// Cycle at which each generated token's decode step ended (after the prefill).
+    public var decodeStepEnds: ArraySlice<Int64> { stepEnds.dropFirst(prefillStepCount) }
+    var prefillStepCount = 0
+    /// Payload slots per core a decoder with real numerics needs for `layers` layers.
+    public static func payloadSlots(layers: Int) -> Int { DecodeSlot.count(layers: layers) }
+    /// Routes and plans of the MeshGEMM prefill, declared at its first use.
+    var prefillRoutes: PrefillRoutes?
 
     /// One grid holding every layer.
     public convenience init(engine: MeshEngine, config: ModelConfig, weights: ModelWeights?, grid: KernelGrid,
@@ -158,6 +170,13 @@ public final class MeshDecoder {
             if let h = handOvers[s] { try engine.run(h) }
             try runLayers(stage, step: step, phase: phase, position: pos)
         }
+        return try runHead(phase: phase, position: pos)
+    }
+
+    /// Final RMSNorm and the LM head on the last stage (x in decode layout on every core); returns
+    /// the logits read from its first row (nil when timing-only) and records the step's end.
+    func runHead(phase: String, position pos: Int) throws -> [Float]? {
+        let cfg = layout.config
         let last = stages[stages.count - 1]
         let gridText = "\(last.grid.cols)x\(last.grid.rows)"
         let head = ["phase": phase, "token": "\(pos)", "grid": gridText]
@@ -226,13 +245,24 @@ public final class MeshDecoder {
 
     /// Feeds `prompt`, then generates greedily until `maxTokens` or `eos`.
     ///
-    /// - Parameter onToken: called with each generated token as soon as it exists.
+    /// - Parameters:
+    ///   - prefill: how the prompt runs (`.auto`: MeshGEMM when the placement allows it).
+    ///   - onToken: called with each generated token as soon as it exists.
     /// - Returns: the generated tokens (timing-only runs generate `maxTokens` copies of token 0's id
     ///   placeholder, since there are no logits to choose from).
-    public func generate(prompt: [Int], maxTokens: Int, eos: Int?, onToken: (Int) -> Void = { _ in }) throws -> [Int] {
+    public func generate(prompt: [Int], maxTokens: Int, eos: Int?, prefill: PrefillMode = .auto,
+                         onToken: (Int) -> Void = { _ in }) throws -> [Int] {
         guard !prompt.isEmpty else { throw KernelError.shape("the prompt is empty") }
         var logits: [Float]?
-        for t in prompt { logits = try step(token: t, phase: "prefill") }
+        if prefill == .meshgemm || (prefill == .auto && meshGEMMPrefillProblem == nil) {
+            logits = try self.prefill(prompt: prompt)
+            prefillUsed = .meshgemm
+        } else {
+            for t in prompt { logits = try step(token: t, phase: "prefill") }
+            prefillUsed = .steps
+        }
+        prefillStepCount = stepEnds.count
+        prefillEndCycle = stepEnds.last ?? engine.makespanCycles
         var out: [Int] = []
         while out.count < maxTokens {
             let next = logits.flatMap { ReferenceModel.argmax($0) } ?? 0

@@ -8,6 +8,7 @@ import WaferSpec
 import WaferTrace
 
 extension KVPolicy: ExpressibleByArgument {}
+extension PrefillMode: ExpressibleByArgument {}
 
 /// `waferscope generate`: real LLM inference on the simulated mesh.
 struct GenerateCommand: ParsableCommand {
@@ -15,9 +16,12 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate text with a GGUF LLaMA model running on the simulated mesh (greedy), and report its simulated speed.",
         discussion: """
-        Every layer's weights live on the decode grid (--mesh); each token runs one program per layer \
-        (K-tree GEMVs along alternating axes, distributed attention over the KV cache) and the LM head. \
-        The prompt is fed through the same per-token programs (phase "prefill"). --timing-only runs a \
+        Every layer's weights live on the decode grid (--mesh); each generated token runs one program \
+        per layer (K-tree GEMVs along alternating axes, distributed attention over the KV cache) and \
+        the LM head. The prompt runs all at once with MeshGEMM (activations tokens-along-Y, \
+        embedding-along-X; QKV, P·V and gate|up as MeshGEMMs, Q·Kᵀ, O and down as GEMM-Ts against the \
+        resident tiles) when the grid is square, holds every layer and the KV policy is shift; \
+        otherwise, or with --prefill steps, through the per-token programs. --timing-only runs a \
         model shape without weights (--config smollm2-135m, llama3-8b, llama2-13b).
         """
     )
@@ -38,6 +42,9 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "KV cache placement: shift (spread over all rows) or concat (append on the last row).")
     var policy: KVPolicy = .shift
+
+    @Option(help: "How the prompt runs: auto (meshgemm when the placement allows it), meshgemm, or steps (one decode step per token).")
+    var prefill: PrefillMode = .auto
 
     @Option(help: "K-tree groups per reduce line (default ≈ √side).")
     var groups: Int?
@@ -101,7 +108,7 @@ struct GenerateCommand: ParsableCommand {
         ])
         if let region { rec.region = try CoreRegion.parse(region, in: MeshGeometry(spec)) }
         let engine = try MeshEngine(spec: spec, recorder: rec,
-                                    payloadSlots: timingOnly ? nil : 16 + 8 * cfg.layerCount + 2,
+                                    payloadSlots: timingOnly ? nil : MeshDecoder.payloadSlots(layers: cfg.layerCount),
                                     policy: recordViolations ? .record : .abort)
         var generated: [Int] = []
         let decoder: MeshDecoder
@@ -121,7 +128,10 @@ struct GenerateCommand: ParsableCommand {
                 }
             }
             let eos = tokenizer?.eosTokenID
-            generated = try decoder.generate(prompt: promptIDs, maxTokens: maxTokens, eos: eos) { id in
+            if prefill == .meshgemm, let problem = decoder.meshGEMMPrefillProblem {
+                throw CLIError("--prefill meshgemm is not possible here: \(problem) (use --prefill steps or auto)")
+            }
+            generated = try decoder.generate(prompt: promptIDs, maxTokens: maxTokens, eos: eos, prefill: prefill) { id in
                 if !json, let tokenizer {
                     FileHandle.standardOutput.write(Data(tokenizer.decode([id]).utf8))
                 }
@@ -132,13 +142,14 @@ struct GenerateCommand: ParsableCommand {
         }
         if !json && tokenizer != nil { print("") }
         engine.finishRecording()
-        let ends = decoder.stepEnds
-        let prefillCycles = ends[promptIDs.count - 1]
-        let decodeSteps = ends.count - promptIDs.count
-        let decodePerToken = decodeSteps > 0 ? Double(ends.last! - prefillCycles) / Double(decodeSteps) : 0
+        let prefillCycles = decoder.prefillEndCycle
+        let decodeEnds = decoder.decodeStepEnds
+        let decodeSteps = decodeEnds.count
+        let decodePerToken = decodeSteps > 0 ? Double(decodeEnds.last! - prefillCycles) / Double(decodeSteps) : 0
         let text = tokenizer?.decode(generated) ?? ""
         rec.metadata["prefillCycles"] = "\(prefillCycles)"
         rec.metadata["decodeCyclesPerToken"] = "\(decodePerToken)"
+        rec.metadata["prefill"] = decoder.prefillUsed?.rawValue ?? ""
         rec.metadata["tokens"] = generated.map(String.init).joined(separator: ",")
         let t = try rec.finish()
         let prefillSeconds = spec.seconds(cycles: Int(prefillCycles))
@@ -150,6 +161,7 @@ struct GenerateCommand: ParsableCommand {
             "timePerOutputTokenSeconds": tpot, "mesh": "\(spec.width)x\(spec.height)", "policy": policy.rawValue,
             "model": cfg.name, "makespanCycles": t.summary.makespanCycles, "peakSramBytesPerCore": t.peakSramBytesPerCore,
             "violations": t.violations.count, "stages": decoder.placement.count,
+            "prefill": decoder.prefillUsed?.rawValue ?? "",
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
@@ -157,8 +169,9 @@ struct GenerateCommand: ParsableCommand {
         } else {
             print(String(format: "prompt: %d tokens; generated: %d tokens on %@ (%@, %@ KV cache)", promptIDs.count, generated.count,
                          "\(spec.width)x\(spec.height)", spec.name, policy.rawValue))
-            print(String(format: "time to first token: %.1f µs (%lld cycles); prefill TPR %.0f tokens/s", prefillSeconds * 1e6,
-                         prefillCycles, Double(promptIDs.count) / prefillSeconds))
+            print(String(format: "time to first token: %.1f µs (%lld cycles); prefill TPR %.0f tokens/s (%@)", prefillSeconds * 1e6,
+                         prefillCycles, Double(promptIDs.count) / prefillSeconds,
+                         decoder.prefillUsed == .meshgemm ? "MeshGEMM prefill" : "prompt through decode steps"))
             if decodeSteps > 0 {
                 print(String(format: "time per output token: %.2f µs (%.0f cycles); decode TPR %.0f tokens/s", tpot * 1e6, decodePerToken, 1 / tpot))
             }

@@ -62,4 +62,42 @@ final class SmolLM2OnMeshTests: XCTestCase {
         let trace = try rec.finish()
         XCTAssertTrue(trace.violations.isEmpty)
     }
+    /// The same answer when the prompt runs all at once with MeshGEMM (WaferLLM's prefill): the
+    /// first token's logits match the reference after the whole prompt, and decode continues from
+    /// the K/V cache the prefill wrote.
+    func testMeshGEMMPrefillGivesTheGroundTruth() throws {
+        guard FileManager.default.fileExists(atPath: Self.modelPath) else {
+            throw XCTSkip("SmolLM2 GGUF not found at \(Self.modelPath); run `make model`")
+        }
+        let file = try GGUFFile(path: Self.modelPath)
+        let config = try ModelConfig(gguf: file)
+        let weights = try ModelWeights(gguf: file, config: config)
+        let tokenizer = try BPETokenizer(gguf: file)
+        let prompt = tokenizer.encode(ChatTemplate.userPrompt("What is the capital of France?"))
+        var spec = try MeshSpec.wse2.subgrid(width: 8, height: 8)
+        spec.sramBytesPerCore = 8 << 20
+        let rec = try TraceRecorder(spec: spec, detail: .summary)
+        let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: MeshDecoder.payloadSlots(layers: config.layerCount))
+        let decoder = try MeshDecoder(engine: engine, config: config, weights: weights,
+                                      grid: try KernelGrid(geometry: engine.geometry), policy: .shift)
+        var reference = ReferenceModel(weights: weights)
+        var ref: [Float] = []
+        for (pos, t) in prompt.enumerated() { ref = reference.forward(token: t, position: pos) }
+        var logits = try XCTUnwrap(try decoder.prefill(prompt: prompt))
+        var worst = zip(logits, ref).map { abs($0 - $1) }.max()!
+        var generated: [Int] = []
+        while true {
+            let next = try XCTUnwrap(ReferenceModel.argmax(logits))
+            generated.append(next)
+            if next == tokenizer.eosTokenID || generated.count == 8 { break }
+            logits = try XCTUnwrap(try decoder.step(token: next, phase: "decode"))
+            ref = reference.forward(token: next, position: prompt.count + generated.count - 1)
+            worst = max(worst, zip(logits, ref).map { abs($0 - $1) }.max()!)
+        }
+        XCTAssertEqual(generated, [504, 3575, 282, 4649, 314, 7042, 30, 2])
+        XCTAssertLessThan(worst, 1e-3, "largest |logit difference| after a MeshGEMM prefill")
+        print("SmolLM2 MeshGEMM prefill on an 8x8 mesh: largest |logit difference| vs dense reference = \(worst)")
+        engine.finishRecording()
+        XCTAssertTrue(try rec.finish().violations.isEmpty)
+    }
 }

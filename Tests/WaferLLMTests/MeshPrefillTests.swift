@@ -1,0 +1,81 @@
+import XCTest
+@testable import WaferLLM
+import WaferKernels
+import WaferMesh
+import WaferModel
+import WaferSpec
+import WaferTrace
+
+final class MeshPrefillTests: XCTestCase {
+    /// The reference's logits after feeding `prompt` one token at a time.
+    private func referenceLogits(_ weights: ModelWeights, _ prompt: [Int]) -> (ReferenceModel, [Float]) {
+        var reference = ReferenceModel(weights: weights)
+        var logits: [Float] = []
+        for (p, t) in prompt.enumerated() { logits = reference.forward(token: t, position: p) }
+        return (reference, logits)
+    }
+
+    func testMeshGEMMPrefillMatchesTheReferenceAndDecodeContinuesFromItsCache() throws {
+        let weights = try ModelWeights.random(config: tinyConfig, seed: 5)
+        // Prompts shorter than, equal to and longer than the grid's rows (rows with 0, 1 and 3 tokens).
+        for (side, prompt) in [(4, [3, 17, 42]), (4, [3, 17, 42, 8, 9, 11, 2, 40, 33, 1]), (3, [5, 6, 7]), (1, [9, 8, 7, 6]), (5, [1, 2])] {
+            var (reference, expected) = referenceLogits(weights, prompt)
+            let (decoder, _) = try makeDecoder(decoderSpec(side, side), config: tinyConfig, weights: weights, policy: .shift)
+            XCTAssertNil(decoder.meshGEMMPrefillProblem)
+            let got = try XCTUnwrap(try decoder.prefill(prompt: prompt))
+            let err = zip(got, expected).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(err, 1e-4, "prefill logits, side \(side), \(prompt.count) tokens")
+            XCTAssertEqual(decoder.position, prompt.count)
+            // Decode reads the K/V the prefill left: the next steps still match.
+            for (k, token) in [4, 44].enumerated() {
+                let want = reference.forward(token: token, position: prompt.count + k)
+                let step = try XCTUnwrap(try decoder.step(token: token, phase: "decode"))
+                XCTAssertLessThan(zip(step, want).map { abs($0 - $1) }.max()!, 1e-4, "decode after prefill, side \(side)")
+            }
+            expected = []
+        }
+    }
+
+    func testPrefillRunsMeshGEMMAndGEMMTAndIsFasterThanTokenSteps() throws {
+        let prompt = Array(1...12)
+        let (gemm, gemmRec) = try makeDecoder(decoderSpec(4, 4), config: tinyConfig, weights: nil, policy: .shift, detail: .kernel)
+        _ = try gemm.generate(prompt: prompt, maxTokens: 1, eos: nil, prefill: .meshgemm)
+        let (steps, stepsRec) = try makeDecoder(decoderSpec(4, 4), config: tinyConfig, weights: nil, policy: .shift, detail: .kernel)
+        _ = try steps.generate(prompt: prompt, maxTokens: 1, eos: nil, prefill: .steps)
+        gemm.engine.finishRecording(); steps.engine.finishRecording()
+        let g = try gemmRec.finish(), s = try stepsRec.finish()
+        let algorithms = Set(g.kernels.filter { $0.params["phase"] == "prefill" }.compactMap { $0.params["algorithm"] })
+        XCTAssertTrue(algorithms.isSuperset(of: ["meshgemm-resident", "gemmt-resident"]), "\(algorithms)")
+        XCTAssertEqual(Set(g.kernels.filter { $0.params["algorithm"] == "meshgemm-resident" }.compactMap { $0.params["op"] }),
+                       ["qkv", "p·v", "gate|up"])
+        XCTAssertEqual(Set(g.kernels.filter { $0.params["algorithm"] == "gemmt-resident" }.compactMap { $0.params["op"] }),
+                       ["q·kᵀ", "o", "down"])
+        XCTAssertFalse(s.kernels.contains { $0.params["algorithm"] == "meshgemm-resident" })
+        XCTAssertEqual(g.summary.maxHops, 3, "ring steps ≤ 2 hops; only the norm and last-token multicasts go farther")
+        XCTAssertLessThan(gemm.stepEnds[0], steps.stepEnds[prompt.count - 1], "12 tokens at once beat 12 decode steps")
+    }
+
+    func testTimingOnlyPrefillTakesTheSameCycles() throws {
+        let weights = try ModelWeights.random(config: tinyConfig, seed: 9)
+        var ends: [[Int64]] = []
+        for w in [weights, nil] {
+            let (d, _) = try makeDecoder(decoderSpec(3, 3), config: tinyConfig, weights: w, policy: .shift)
+            _ = try d.generate(prompt: [1, 2, 3, 4, 5], maxTokens: 2, eos: nil, prefill: .meshgemm)
+            ends.append(d.stepEnds)
+        }
+        XCTAssertEqual(ends[0], ends[1])
+    }
+
+    func testPlacementsThatCannotPrefillWithMeshGEMMSayWhy() throws {
+        let (concat, _) = try makeDecoder(decoderSpec(3, 3), config: tinyConfig, weights: nil, policy: .concat)
+        XCTAssertEqual(concat.meshGEMMPrefillProblem, "the KV cache policy is concat")
+        XCTAssertThrowsError(try concat.prefill(prompt: [1, 2]))
+        let (wide, _) = try makeDecoder(decoderSpec(4, 3), config: tinyConfig, weights: nil, policy: .shift)
+        XCTAssertEqual(wide.meshGEMMPrefillProblem, "the grid 4x3 is not square")
+        // .auto falls back to token steps.
+        XCTAssertNoThrow(try wide.generate(prompt: [1, 2], maxTokens: 1, eos: nil))
+        let (square, _) = try makeDecoder(decoderSpec(3, 3), config: tinyConfig, weights: nil, policy: .shift)
+        try square.prefill(prompt: [1, 2])
+        XCTAssertEqual(square.meshGEMMPrefillProblem, "the cache already holds 2 tokens")
+    }
+}
