@@ -76,7 +76,10 @@ public struct ResidentGEMM: MeshProgram {
         let info: UnsafeMutablePointer<CoreRing>
         /// `.gemmt`: one ReduceAdd plan per root column (routes shared), and op counts per (root, column).
         let plans: [LinePlan]
-        let reduceCounts: [Int]
+        let reduceCounts: UnsafeMutablePointer<Int>
+        /// The plans' op tables, read through views (no reference counting on the hot path).
+        let tables: [LineOpTable]
+        let views: UnsafeMutablePointer<LineOpView>
 
         /// Declares the routes on `engine`.
         ///
@@ -155,10 +158,18 @@ public struct ResidentGEMM: MeshProgram {
                 }
             }
             self.plans = plans
-            reduceCounts = counts
+            reduceCounts = .allocate(capacity: max(1, counts.count))
+            reduceCounts.initialize(from: counts, count: counts.count)
+            tables = plans.map(\.table)
+            views = .allocate(capacity: max(1, plans.count))
+            views.initialize(from: tables.map(\.view), count: plans.count)
         }
 
-        deinit { info.deallocate() }
+        deinit {
+            info.deallocate()
+            reduceCounts.deallocate()
+            views.deallocate()
+        }
     }
 
     /// One core's part of the rings: route ids (−1: none) and the colours of what it receives.
@@ -184,9 +195,11 @@ public struct ResidentGEMM: MeshProgram {
     let elementBytes: Int
     let product: Product?
     let info: UnsafeMutablePointer<CoreRing>
-    /// `.gemmt`: the ReduceAdd plans carrying this use's partial tiles.
-    let plans: [LinePlan]
-    let reduceCounts: [Int]
+    /// `.gemmt`: the ReduceAdd plans' tables and op counts per (root, column).
+    let views: UnsafeMutablePointer<LineOpView>
+    let reduceCounts: UnsafeMutablePointer<Int>
+    let reduceLabel: Int32
+    let hasProduct: Bool
     let cursor: StepCursor
     let divider: GridDivider
     static let keepWork = Int32(1), productWorkBase = Int32(16)
@@ -214,9 +227,10 @@ public struct ResidentGEMM: MeshProgram {
         divider = GridDivider(routes.grid)
         cursor = StepCursor(coreCount: routes.form == .gemmt ? routes.grid.geometry.coreCount : 0)
         info = routes.info
-        let lines = Array(repeating: tiles.cElements, count: routes.side)
-        plans = routes.plans.map { var p = $0; p.lineElements = lines; return p }
+        views = routes.views
         reduceCounts = routes.reduceCounts
+        reduceLabel = routes.plans.first?.label ?? -1
+        hasProduct = product != nil
     }
 
     /// Declares the routes and makes one use of them (a single run).
@@ -327,7 +341,7 @@ public struct ResidentGEMM: MeshProgram {
             let s = (k - 2) / 9, o = (k - 2) % 9
             if o == 4 {
                 let block = order[(bigI + bigJ + s) % side]
-                return .compute(macs: tiles.macs, label: label, work: product == nil ? -1 : Self.productWorkBase + Int32(block))
+                return .compute(macs: tiles.macs, label: label, work: !hasProduct ? -1 : Self.productWorkBase + Int32(block))
             }
             let slot = o < 4 ? o : o - 1
             let isA = slot % 2 == 0
@@ -372,15 +386,17 @@ public struct ResidentGEMM: MeshProgram {
         switch k {
         case 0: return shiftOp(seq, round: s, slot: 0, isA: false, idx: idx, buffer: slots.b, elements: tiles.bElements)
         case 1: return shiftOp(seq, round: s, slot: 1, isA: false, idx: idx, buffer: slots.b, elements: tiles.bElements)
-        case 2: return .compute(macs: tiles.macs, label: label, work: product == nil ? -1 : Self.productWorkBase + Int32(root))
+        case 2: return .compute(macs: tiles.macs, label: label, work: !hasProduct ? -1 : Self.productWorkBase + Int32(root))
         default: break
         }
         k -= 3
         let r = reduceCounts[root * side + px]
-        if k < r { return plans[root].op(core: core, pc: k) }
+        if k < r {
+            return views[root].op(line: py, position: px, pc: k, lineElements: tiles.cElements, elementBytes: elementBytes, label: reduceLabel)
+        }
         k -= r
         if px == root {
-            if k == 0 { return .compute(macs: 0, label: keepLabel, work: product == nil ? -1 : Self.keepWork) }
+            if k == 0 { return .compute(macs: 0, label: keepLabel, work: !hasProduct ? -1 : Self.keepWork) }
             k -= 1
         }
         return shiftOp(seq, round: s, slot: k == 0 ? 2 : 3, isA: false, idx: idx, buffer: slots.b, elements: tiles.bElements)
@@ -390,7 +406,7 @@ public struct ResidentGEMM: MeshProgram {
 
     public func execute(work: Int32, core: Int, store: PayloadStore) {
         if LineWork.isCollective(work) {
-            _ = plans.first?.execute(code: work, core: core, store: store)
+            _ = LinePlan.execute(code: work, core: core, store: store, slots: (slots.acc, slots.incoming, slots.staging), chunk: 1)
         } else if work >= Self.productWorkBase {
             product?(core, Int(work - Self.productWorkBase), store)
         } else if work == Self.keepWork {

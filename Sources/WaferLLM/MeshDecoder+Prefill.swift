@@ -115,7 +115,8 @@ extension MeshDecoder {
                                 mark: engine.invocation(name: "norm weights to columns", params: common.merging(["kernel": "broadcast"]) { a, _ in a })))
         let builder = PrefillProgramBuilder(plan: plan, grid: grid, xPlan: stage.builder.xPlan, meshRoutes: routes.meshgemm,
                                             gemmtRoutes: routes.gemmt, labels: labels, numerics: numerics)
-        for l in stage.layers {
+        let layersStart = engine.makespanCycles
+        for l in stage.layers where simulates(l) {
             let layerParams = common.merging(["layer": "\(l)"]) { a, _ in a }
             let runs = builder.layer(l, mark: { name, params in
                 self.engine.invocation(name: name, params: layerParams.merging(params) { _, b in b })
@@ -127,6 +128,7 @@ extension MeshDecoder {
                 }
             }
         }
+        addLayerCycles("prefill", from: layersStart, layers: stage.layers.filter(simulates).count)
         try engine.run(lastTokenToDecodeLayout(routes: routes, grid: grid, plan: plan, label: labels["prefill last token"]!,
                                                mark: engine.invocation(name: "last token to decode layout",
                                                                        params: common.merging(["kernel": "hand-over"]) { a, _ in a })))

@@ -43,6 +43,20 @@ public final class MeshDecoder {
     var prefillStepCount = 0
     /// Payload slots per core a decoder with real numerics needs for `layers` layers.
     public static func payloadSlots(layers: Int) -> Int { DecodeSlot.count(layers: layers) }
+    /// Simulate only layers `0..<simulatedLayers` (nil: all). Every layer's weights are still
+    /// placed and accounted in SRAM; the skipped layers have the same shapes and programs as the
+    /// simulated ones, so `layerCycles` lets a caller project the whole model (timing-only runs of
+    /// large models). With weights, skipping layers changes the numbers: use it timing-only.
+    public var simulatedLayers: Int?
+    /// Cycles spent in layer programs per phase ("prefill", "decode"), summed over steps, and how
+    /// many layer runs they cover (makespan before the first simulated layer of a step to after the last).
+    public internal(set) var layerCycles: [String: (cycles: Int64, layers: Int)] = [:]
+    func simulates(_ l: Int) -> Bool { simulatedLayers.map { l < $0 } ?? true }
+    func addLayerCycles(_ phase: String, from start: Int64, layers: Int) {
+        guard layers > 0 else { return }
+        let old = layerCycles[phase] ?? (0, 0)
+        layerCycles[phase] = (old.cycles + engine.makespanCycles - start, old.layers + layers)
+    }
     /// Routes and plans of the MeshGEMM prefill, declared at its first use.
     var prefillRoutes: PrefillRoutes?
 
@@ -197,7 +211,9 @@ public final class MeshDecoder {
     private func runLayers(_ stage: DecodeStage, step: DecodeProgramBuilder.Step, phase: String, position pos: Int) throws {
         let cfg = stage.layout.config, grid = stage.grid
         let gridText = "\(grid.cols)x\(grid.rows)"
-        for l in stage.layers {
+        let start = engine.makespanCycles
+        defer { addLayerCycles(phase, from: start, layers: stage.layers.filter(simulates).count) }
+        for l in stage.layers where simulates(l) {
             let common = ["phase": phase, "token": "\(pos)", "layer": "\(l)"]
             func mark(_ name: String, _ kernel: String) -> Int32 {
                 engine.invocation(name: name, params: common.merging(["kernel": kernel, "grid": gridText]) { a, _ in a })

@@ -73,6 +73,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Prompt length for --timing-only.")
     var promptTokens: Int = 16
 
+    @Option(help: ArgumentHelp("With --timing-only: simulate only the first N layers (all are placed in SRAM) and project the times to the whole model from their measured cycles (layers share shapes and programs).", valueName: "N"))
+    var simulateLayers: Int?
+
     @Flag(help: "Print one JSON object at the end instead of text.")
     var json = false
 
@@ -102,6 +105,10 @@ struct GenerateCommand: ParsableCommand {
             promptIDs = tok.encode(chat ? ChatTemplate.userPrompt(prompt) : prompt)
             guard !promptIDs.isEmpty else { throw CLIError("the prompt encodes to no tokens") }
         }
+        if let n = simulateLayers {
+            guard timingOnly else { throw CLIError("--simulate-layers needs --timing-only (skipping layers changes the numbers)") }
+            guard n >= 1, n <= cfg.layerCount else { throw CLIError("--simulate-layers must be in 1...\(cfg.layerCount), got \(n)") }
+        }
         let rec = try TraceRecorder(spec: spec, detail: detail, path: trace, metadata: [
             "command": commandLine(), "workload": "generate", "model": cfg.name, "policy": policy.rawValue,
             "numerics": timingOnly ? "timing-only" : "float32",
@@ -128,6 +135,7 @@ struct GenerateCommand: ParsableCommand {
                 }
             }
             let eos = tokenizer?.eosTokenID
+            decoder.simulatedLayers = simulateLayers
             if prefill == .meshgemm, let problem = decoder.meshGEMMPrefillProblem {
                 throw CLIError("--prefill meshgemm is not possible here: \(problem) (use --prefill steps or auto)")
             }
@@ -142,10 +150,14 @@ struct GenerateCommand: ParsableCommand {
         }
         if !json && tokenizer != nil { print("") }
         engine.finishRecording()
-        let prefillCycles = decoder.prefillEndCycle
+        let measuredPrefill = decoder.prefillEndCycle
         let decodeEnds = decoder.decodeStepEnds
         let decodeSteps = decodeEnds.count
-        let decodePerToken = decodeSteps > 0 ? Double(decodeEnds.last! - prefillCycles) / Double(decodeSteps) : 0
+        let measuredDecode = decodeSteps > 0 ? Double(decodeEnds.last! - measuredPrefill) / Double(decodeSteps) : 0
+        // Projection to every layer: the skipped layers cost what the simulated ones measured.
+        let scale = simulateLayers.map { Double(cfg.layerCount) / Double($0) - 1 } ?? 0
+        let prefillCycles = measuredPrefill + Int64((Double(decoder.layerCycles["prefill"]?.cycles ?? 0) * scale).rounded())
+        let decodePerToken = measuredDecode + (decodeSteps > 0 ? Double(decoder.layerCycles["decode"]?.cycles ?? 0) * scale / Double(decodeSteps) : 0)
         let text = tokenizer?.decode(generated) ?? ""
         rec.metadata["prefillCycles"] = "\(prefillCycles)"
         rec.metadata["decodeCyclesPerToken"] = "\(decodePerToken)"
@@ -162,6 +174,8 @@ struct GenerateCommand: ParsableCommand {
             "model": cfg.name, "makespanCycles": t.summary.makespanCycles, "peakSramBytesPerCore": t.peakSramBytesPerCore,
             "violations": t.violations.count, "stages": decoder.placement.count,
             "prefill": decoder.prefillUsed?.rawValue ?? "",
+            "simulatedLayers": simulateLayers ?? cfg.layerCount, "projected": simulateLayers.map { $0 < cfg.layerCount } ?? false,
+            "measuredPrefillCycles": measuredPrefill, "measuredDecodeCyclesPerToken": measuredDecode,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
@@ -169,6 +183,9 @@ struct GenerateCommand: ParsableCommand {
         } else {
             print(String(format: "prompt: %d tokens; generated: %d tokens on %@ (%@, %@ KV cache)", promptIDs.count, generated.count,
                          "\(spec.width)x\(spec.height)", spec.name, policy.rawValue))
+            if let n = simulateLayers, n < cfg.layerCount {
+                print("projected to all \(cfg.layerCount) layers from \(n) simulated (measured: prefill \(measuredPrefill) cycles, decode \(Int(measuredDecode)) cycles per token)")
+            }
             print(String(format: "time to first token: %.1f µs (%lld cycles); prefill TPR %.0f tokens/s (%@)", prefillSeconds * 1e6,
                          prefillCycles, Double(promptIDs.count) / prefillSeconds,
                          decoder.prefillUsed == .meshgemm ? "MeshGEMM prefill" : "prompt through decode steps"))
