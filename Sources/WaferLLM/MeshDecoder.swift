@@ -57,6 +57,22 @@ public final class MeshDecoder {
         let old = layerCycles[phase] ?? (0, 0)
         layerCycles[phase] = (old.cycles + engine.makespanCycles - start, old.layers + layers)
     }
+    /// Time to first token and decode cycles per token of the last `generate`, projected to every
+    /// layer of the model when only `simulatedLayers` ran.
+    ///
+    /// Each skipped layer is charged what the simulated layers measured on average in the same
+    /// phase (`layerCycles`); everything else (embedding, hand-overs, LM head) is measured. With
+    /// all layers simulated this is exactly the measured time.
+    public var projectedCycles: (prefill: Int64, decodePerToken: Double) {
+        let total = stages.last!.layers.upperBound
+        let simulated = min(simulatedLayers ?? total, total)
+        let scale = Double(total) / Double(simulated) - 1
+        let decodeSteps = decodeStepEnds.count
+        let measuredDecode = decodeSteps > 0 ? Double(decodeStepEnds.last! - prefillEndCycle) / Double(decodeSteps) : 0
+        let prefill = prefillEndCycle + Int64((Double(layerCycles["prefill"]?.cycles ?? 0) * scale).rounded())
+        let decode = measuredDecode + (decodeSteps > 0 ? Double(layerCycles["decode"]?.cycles ?? 0) * scale / Double(decodeSteps) : 0)
+        return (prefill, decode)
+    }
     /// Routes and plans of the MeshGEMM prefill, declared at its first use.
     var prefillRoutes: PrefillRoutes?
 

@@ -155,9 +155,7 @@ struct GenerateCommand: ParsableCommand {
         let decodeSteps = decodeEnds.count
         let measuredDecode = decodeSteps > 0 ? Double(decodeEnds.last! - measuredPrefill) / Double(decodeSteps) : 0
         // Projection to every layer: the skipped layers cost what the simulated ones measured.
-        let scale = simulateLayers.map { Double(cfg.layerCount) / Double($0) - 1 } ?? 0
-        let prefillCycles = measuredPrefill + Int64((Double(decoder.layerCycles["prefill"]?.cycles ?? 0) * scale).rounded())
-        let decodePerToken = measuredDecode + (decodeSteps > 0 ? Double(decoder.layerCycles["decode"]?.cycles ?? 0) * scale / Double(decodeSteps) : 0)
+        let (prefillCycles, decodePerToken) = decoder.projectedCycles
         let text = tokenizer?.decode(generated) ?? ""
         rec.metadata["prefillCycles"] = "\(prefillCycles)"
         rec.metadata["decodeCyclesPerToken"] = "\(decodePerToken)"
