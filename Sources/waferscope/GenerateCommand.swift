@@ -20,9 +20,11 @@ struct GenerateCommand: ParsableCommand {
         per layer (K-tree GEMVs along alternating axes, distributed attention over the KV cache) and \
         the LM head. The prompt runs all at once with MeshGEMM (activations tokens-along-Y, \
         embedding-along-X; QKV, P·V and gate|up as MeshGEMMs, Q·Kᵀ, O and down as GEMM-Ts against the \
-        resident tiles) when the grid is square, holds every layer and the KV policy is shift; \
+        resident tiles) when the grid is square, holds every layer, the KV policy is shift and the \
+        prompt has at least half as many tokens as the grid has rows (--prefill meshgemm forces it); \
         otherwise, or with --prefill steps, through the per-token programs. --timing-only runs a \
-        model shape without weights (--config smollm2-135m, llama3-8b, llama2-13b).
+        model shape without weights (--config smollm2-135m, llama3-8b, llama2-13b); with \
+        --simulate-layers N only the first N layers run and the times are projected to all.
         """
     )
 
@@ -43,7 +45,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "KV cache placement: shift (spread over all rows) or concat (append on the last row).")
     var policy: KVPolicy = .shift
 
-    @Option(help: "How the prompt runs: auto (meshgemm when the placement allows it), meshgemm, or steps (one decode step per token).")
+    @Option(help: "How the prompt runs: auto (meshgemm when the placement allows it and the prompt has at least half as many tokens as the grid has rows; below that token steps are faster), meshgemm, or steps (one decode step per token).")
     var prefill: PrefillMode = .auto
 
     @Option(help: "K-tree groups per reduce line (default ≈ √side).")

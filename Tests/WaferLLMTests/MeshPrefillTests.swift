@@ -74,7 +74,13 @@ final class MeshPrefillTests: XCTestCase {
         XCTAssertEqual(wide.meshGEMMPrefillProblem, "the grid 4x3 is not square")
         // .auto falls back to token steps.
         XCTAssertNoThrow(try wide.generate(prompt: [1, 2], maxTokens: 1, eos: nil))
+        XCTAssertEqual(wide.prefillUsed, .steps)
         let (square, _) = try makeDecoder(decoderSpec(3, 3), config: tinyConfig, weights: nil, policy: .shift)
+        // .auto picks MeshGEMM from half the rows' worth of tokens (below that token steps are faster).
+        XCTAssertEqual(square.resolvedPrefill(.auto, promptTokens: 1), .steps)
+        XCTAssertEqual(square.resolvedPrefill(.auto, promptTokens: 2), .meshgemm)
+        XCTAssertEqual(square.resolvedPrefill(.steps, promptTokens: 9), .steps)
+        XCTAssertEqual(wide.resolvedPrefill(.auto, promptTokens: 9), .steps)
         try square.prefill(prompt: [1, 2])
         XCTAssertEqual(square.meshGEMMPrefillProblem, "the cache already holds 2 tokens")
     }
