@@ -35,6 +35,11 @@ run: build model
 	$(RELEASE) generate --chat --prompt "What is the capital of France?" --mesh 96x96 --max-tokens 8 \
 		--detail kernel --region 0,0,11,11 --trace $(TRACES)/smollm2-96x96.wtrace
 	$(RELEASE) kv-capacity --mesh 96x96
+	@echo "== Prefill of a 96-token prompt on the same grid: MeshGEMM vs token steps (timing-only, 1 of 30 layers simulated, projected) =="
+	$(RELEASE) generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 96 --max-tokens 2 \
+		--prefill meshgemm --simulate-layers 1 --detail kernel --region 0,0,11,11 --trace $(TRACES)/smollm2-prefill-96x96.wtrace
+	$(RELEASE) generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 96 --max-tokens 2 \
+		--prefill steps --simulate-layers 1 --detail summary
 	@echo "== Distributed GEMM and GEMV kernels on 32x32 =="
 	$(RELEASE) record gemm --algo meshgemm --mesh 32x32 --m 512 --k 512 --n 512 --out $(TRACES)/meshgemm-32.wtrace
 	$(RELEASE) record gemm --algo cannon --mesh 32x32 --m 512 --k 512 --n 512 --out $(TRACES)/cannon-32.wtrace
@@ -51,6 +56,7 @@ run: build model
 	@echo "== Figures =="
 	$(RELEASE) render $(TRACES)/smollm2-96x96.wtrace --kind timeline --region 0,0,11,11 --time 0,45000 -o $(FIGURES)/smollm2-timeline.png
 	$(RELEASE) render $(TRACES)/smollm2-96x96.wtrace --kind memory -o $(FIGURES)/smollm2-memory.png
+	$(RELEASE) render $(TRACES)/smollm2-prefill-96x96.wtrace --kind timeline --region 0,0,11,11 -o $(FIGURES)/smollm2-prefill-timeline.png
 	$(RELEASE) render $(TRACES)/smollm2-96x96.wtrace --kind congestion -o $(FIGURES)/smollm2-congestion.png
 	$(RELEASE) render $(TRACES)/meshgemm-32.wtrace --kind timeline -o $(FIGURES)/meshgemm-timeline.png
 	$(RELEASE) render $(TRACES)/cannon-32.wtrace --kind congestion -o $(FIGURES)/cannon-congestion.png

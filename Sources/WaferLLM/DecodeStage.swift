@@ -6,7 +6,7 @@ import WaferSpec
 /// One region of the fabric holding a contiguous range of a model's layers (a pipeline stage).
 ///
 /// When a model's layers do not fit one grid's SRAM, `MeshDecoder` places them over several
-/// equally tall grids side by side along X; after a stage's last layer the residual stream is
+/// equally tall grids (side by side, then in further bands; see `StagePlanner`); after a stage's last layer the residual stream is
 /// handed to the next stage over the mesh (`HandOverProgram`). The last stage holds the LM head.
 struct DecodeStage {
     let grid: KernelGrid
@@ -16,8 +16,9 @@ struct DecodeStage {
     let builder: DecodeProgramBuilder
 }
 
-/// Chooses stage grids: the fewest equal stages of `stage` size, side by side from the mesh's
-/// top-left corner, whose weights (and working buffers) fit every core's SRAM.
+/// Chooses stage grids: the fewest equal stages of `stage` size whose weights (and working
+/// buffers) fit every core's SRAM, placed side by side from the mesh's top-left corner and, when a
+/// band of stages fills the mesh's width, on in the next band below (row-major).
 public enum StagePlanner {
     /// Layers per stage for `count` stages (the last may hold fewer).
     static func split(layers: Int, stages: Int) -> [Range<Int>] {
@@ -48,7 +49,7 @@ public enum StagePlanner {
         guard stageWidth > 0, stageHeight > 0, stageWidth <= g.width, stageHeight <= g.height else {
             throw KernelError.shape("stage \(stageWidth)x\(stageHeight) does not fit the \(g.width)x\(g.height) mesh")
         }
-        let maxStages = g.width / stageWidth
+        let perBand = g.width / stageWidth, maxStages = perBand * (g.height / stageHeight)
         for stages in 1...max(1, min(maxStages, config.layerCount)) {
             let ranges = split(layers: config.layerCount, stages: stages)
             var fits = true
@@ -60,7 +61,8 @@ public enum StagePlanner {
             }
             if fits {
                 let grids = try ranges.indices.map { s in
-                    try KernelGrid(geometry: g, x0: s * stageWidth, y0: 0, rows: stageHeight, cols: stageWidth)
+                    try KernelGrid(geometry: g, x0: (s % perBand) * stageWidth, y0: (s / perBand) * stageHeight,
+                                   rows: stageHeight, cols: stageWidth)
                 }
                 return (grids, ranges)
             }
@@ -69,17 +71,27 @@ public enum StagePlanner {
     }
 }
 
-/// Moves the residual stream from one stage to the next: each row's last core sends its x block
-/// one hop east to the next stage's first core, which multicasts it along its row.
+/// Moves the residual stream from one stage to the next.
+///
+/// Decode replicates block i of x along row i, so any core of a row can hand it over. When the
+/// next stage starts right after this one in the same band, each row's last core sends its block
+/// one hop east and the next stage's first core multicasts it east along its row. Otherwise (the
+/// next stage starts a new band) row i hands over from column i mod cols straight to the same
+/// column of the next stage (XY route; the rows' routes use different rows and columns, so they
+/// share no link while rows ≤ cols), and that core multicasts west and east along its row.
+/// Colours 20 (hand-over), 21 (east), 22 (west).
 struct HandOverProgram: MeshProgram {
     let from: KernelGrid
     let to: KernelGrid
     let layout: DecodeLayout
-    let direct: [Int32]     // per row: route from `from`'s last column to `to`'s first column
-    let spread: [Int32]     // per row: multicast along `to`'s row (−1 for one column)
+    /// Per row: the column (of both grids) that sends and receives.
+    let sendColumn: [Int], receiveColumn: [Int]
+    let direct: [Int32]     // per row: route from the sender to the receiver
+    let east: [Int32]       // per row: multicast east of the receiver along `to`'s row (−1: none)
+    let west: [Int32]       // per row: multicast west of the receiver (−1: none)
     let invocation: Int32
     let elementBytes: Int
-    static let colourDirect: Int32 = 20, colourSpread: Int32 = 21
+    static let colourDirect: Int32 = 20, colourEast: Int32 = 21, colourWest: Int32 = 22
 
     init(engine: MeshEngine, from: KernelGrid, to: KernelGrid, layout: DecodeLayout, invocation: Int32) throws {
         self.from = from
@@ -87,30 +99,43 @@ struct HandOverProgram: MeshProgram {
         self.layout = layout
         self.invocation = invocation
         elementBytes = engine.spec.elementBytes
-        var direct: [Int32] = [], spread: [Int32] = []
+        let adjacent = to.y0 == from.y0 && to.x0 == from.x0 + from.cols
+        let shared = min(from.cols, to.cols)
+        var sendColumn: [Int] = [], receiveColumn: [Int] = [], direct: [Int32] = [], east: [Int32] = [], west: [Int32] = []
         for i in 0..<from.rows {
-            direct.append(try engine.routeXY(from: from.core(px: from.cols - 1, py: i), to: to.core(px: 0, py: i),
-                                             colour: Int(Self.colourDirect)))
-            spread.append(to.cols > 1 ? try engine.route(from: to.core(px: 0, py: i), colour: Int(Self.colourSpread),
-                                                          legs: [RouteLeg(.east, to.cols - 1, deliverAlong: true)]) : -1)
+            let s = adjacent ? from.cols - 1 : i % shared, r = adjacent ? 0 : i % shared
+            sendColumn.append(s)
+            receiveColumn.append(r)
+            direct.append(try engine.routeXY(from: from.core(px: s, py: i), to: to.core(px: r, py: i), colour: Int(Self.colourDirect)))
+            let receiver = to.core(px: r, py: i)
+            east.append(r < to.cols - 1 ? try engine.route(from: receiver, colour: Int(Self.colourEast),
+                                                           legs: [RouteLeg(.east, to.cols - 1 - r, deliverAlong: true)]) : -1)
+            west.append(r > 0 ? try engine.route(from: receiver, colour: Int(Self.colourWest),
+                                                 legs: [RouteLeg(.west, r, deliverAlong: true)]) : -1)
         }
+        self.sendColumn = sendColumn
+        self.receiveColumn = receiveColumn
         self.direct = direct
-        self.spread = spread
+        self.east = east
+        self.west = west
     }
 
     func op(core: Int, pc: Int) -> MeshOp? {
         var ops: [MeshOp] = []
-        if let (px, py) = from.offsets(of: core), px == from.cols - 1 {
+        if let (px, py) = from.offsets(of: core), px == sendColumn[py] {
             let bytes = max(1, layout.dRange[py].count) * elementBytes
             ops = [.begin(invocation: invocation), .send(route: direct[py], bytes: bytes, buffer: DecodeSlot.x), .end(invocation: invocation)]
         } else if let (px, py) = to.offsets(of: core) {
             let bytes = max(1, layout.dRange[py].count) * elementBytes
-            if px == 0 {
+            let r = receiveColumn[py]
+            if px == r {
                 ops = [.begin(invocation: invocation), .recv(colour: Self.colourDirect, buffer: DecodeSlot.x)]
-                if spread[py] >= 0 { ops.append(.send(route: spread[py], bytes: bytes, buffer: DecodeSlot.x)) }
+                if east[py] >= 0 { ops.append(.send(route: east[py], bytes: bytes, buffer: DecodeSlot.x)) }
+                if west[py] >= 0 { ops.append(.send(route: west[py], bytes: bytes, buffer: DecodeSlot.x)) }
                 ops.append(.end(invocation: invocation))
             } else {
-                ops = [.begin(invocation: invocation), .recv(colour: Self.colourSpread, buffer: DecodeSlot.x), .end(invocation: invocation)]
+                ops = [.begin(invocation: invocation), .recv(colour: px > r ? Self.colourEast : Self.colourWest, buffer: DecodeSlot.x),
+                       .end(invocation: invocation)]
             }
         }
         return pc < ops.count ? ops[pc] : nil

@@ -51,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "K-tree groups per reduce line (default ≈ √side).")
     var groups: Int?
 
-    @Option(help: ArgumentHelp("Place the layers on pipeline stages of WxH cores side by side (as many as the weights need) instead of one grid filling the mesh.", valueName: "WxH"))
+    @Option(help: ArgumentHelp("Place the layers on pipeline stages of WxH cores (side by side, then in further bands below; as many as the weights need) instead of one grid filling the mesh.", valueName: "WxH"))
     var stage: String?
 
     @Option(help: ArgumentHelp("Write the run's trace here.", valueName: "trace.wtrace"))
