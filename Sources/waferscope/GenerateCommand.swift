@@ -143,7 +143,9 @@ struct GenerateCommand: ParsableCommand {
             }
             generated = try decoder.generate(prompt: promptIDs, maxTokens: maxTokens, eos: eos, prefill: prefill) { id in
                 if !json, let tokenizer {
-                    FileHandle.standardOutput.write(Data(tokenizer.decode([id]).utf8))
+                    // Through print's buffer (flushed per token), so it stays in order with the other lines.
+                    print(tokenizer.decode([id]), terminator: "")
+                    fflush(nil)   // all C streams: print writes through stdout
                 }
             }
         } catch let e as MeshError {
