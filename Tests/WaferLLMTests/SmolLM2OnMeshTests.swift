@@ -16,22 +16,33 @@ final class SmolLM2OnMeshTests: XCTestCase {
             .appendingPathComponent(ModelLocations.smolLM2RelativePath).path
     }
 
+    /// The model, its tokenizer and the chat prompt's tokens (skips when the file is missing).
+    static func loadModel() throws -> (ModelConfig, ModelWeights, BPETokenizer, [Int]) {
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw XCTSkip("SmolLM2 GGUF not found at \(modelPath); run `make model`")
+        }
+        let file = try GGUFFile(path: modelPath)
+        let config = try ModelConfig(gguf: file)
+        let weights = try ModelWeights(gguf: file, config: config)
+        let tokenizer = try BPETokenizer(gguf: file)
+        return (config, weights, tokenizer, tokenizer.encode(ChatTemplate.userPrompt("What is the capital of France?")))
+    }
+
+    /// 8×8 WSE-2 cores with SRAM raised to 8 MB, so the whole model fits 64 cores.
+    static func roomySpec() throws -> MeshSpec {
+        var spec = try MeshSpec.wse2.subgrid(width: 8, height: 8)
+        spec.sramBytesPerCore = 8 << 20
+        return spec
+    }
+
     /// Greedy generation on an 8×8 grid (WSE-2 cores, SRAM raised to 8 MB so the whole model fits
     /// 64 cores — a what-if spec that keeps this test fast) gives the transformers ground truth,
     /// and the first decode logits match the dense reference.
     func testChatAnswerMatchesTheGroundTruthAndTheReference() throws {
-        guard FileManager.default.fileExists(atPath: Self.modelPath) else {
-            throw XCTSkip("SmolLM2 GGUF not found at \(Self.modelPath); run `make model`")
-        }
-        let file = try GGUFFile(path: Self.modelPath)
-        let config = try ModelConfig(gguf: file)
-        let weights = try ModelWeights(gguf: file, config: config)
-        let tokenizer = try BPETokenizer(gguf: file)
-        let prompt = tokenizer.encode(ChatTemplate.userPrompt("What is the capital of France?"))
+        let (config, weights, tokenizer, prompt) = try Self.loadModel()
         XCTAssertEqual(prompt, [1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198])
 
-        var spec = try MeshSpec.wse2.subgrid(width: 8, height: 8)
-        spec.sramBytesPerCore = 8 << 20
+        let spec = try Self.roomySpec()
         let rec = try TraceRecorder(spec: spec, detail: .summary)
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: DecodeSlot.count(layers: config.layerCount))
         let decoder = try MeshDecoder(engine: engine, config: config, weights: weights,
@@ -66,16 +77,8 @@ final class SmolLM2OnMeshTests: XCTestCase {
     /// first token's logits match the reference after the whole prompt, and decode continues from
     /// the K/V cache the prefill wrote.
     func testMeshGEMMPrefillGivesTheGroundTruth() throws {
-        guard FileManager.default.fileExists(atPath: Self.modelPath) else {
-            throw XCTSkip("SmolLM2 GGUF not found at \(Self.modelPath); run `make model`")
-        }
-        let file = try GGUFFile(path: Self.modelPath)
-        let config = try ModelConfig(gguf: file)
-        let weights = try ModelWeights(gguf: file, config: config)
-        let tokenizer = try BPETokenizer(gguf: file)
-        let prompt = tokenizer.encode(ChatTemplate.userPrompt("What is the capital of France?"))
-        var spec = try MeshSpec.wse2.subgrid(width: 8, height: 8)
-        spec.sramBytesPerCore = 8 << 20
+        let (config, weights, tokenizer, prompt) = try Self.loadModel()
+        let spec = try Self.roomySpec()
         let rec = try TraceRecorder(spec: spec, detail: .summary)
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: MeshDecoder.payloadSlots(layers: config.layerCount))
         let decoder = try MeshDecoder(engine: engine, config: config, weights: weights,
