@@ -57,12 +57,24 @@ public final class MeshDecoder {
         let old = layerCycles[phase] ?? (0, 0)
         layerCycles[phase] = (old.cycles + engine.makespanCycles - start, old.layers + layers)
     }
+    /// Whether the last `generate`'s projected time to first token is an upper bound: layers were
+    /// skipped on several stages and the prompt ran through token steps, one token at a time.
+    public var projectsUnpipelinedPrefill: Bool { projectsPipeline && prefillUsed == .steps }
+    /// Whether layers are skipped on a placement of several stages: prompt tokens then run one
+    /// at a time instead of pipelining through the stages (see `projectedCycles`).
+    var projectsPipeline: Bool {
+        stages.count > 1 && simulatedLayers.map { $0 < stages.last!.layers.upperBound } ?? false
+    }
+
     /// Time to first token and decode cycles per token of the last `generate`, projected to every
     /// layer of the model when only `simulatedLayers` ran.
     ///
     /// Each skipped layer is charged what the simulated layers measured on average in the same
     /// phase (`layerCycles`); everything else (embedding, hand-overs, LM head) is measured. With
-    /// all layers simulated this is exactly the measured time.
+    /// all layers simulated this is exactly the measured time. On several stages the prompt's
+    /// tokens then run one at a time (no pipelining through the stages), so the projected time to
+    /// first token of a token-step prefill is an upper bound there; decode is not affected
+    /// (`projectsUnpipelinedPrefill` says when).
     public var projectedCycles: (prefill: Int64, decodePerToken: Double) {
         let total = stages.last!.layers.upperBound
         let simulated = min(simulatedLayers ?? total, total)
@@ -185,8 +197,10 @@ public final class MeshDecoder {
                 for j in 0..<first.grid.cols { store[first.grid.core(px: j, py: i), DecodeSlot.x] = block }
             }
         }
-        if phase == "decode" {
+        if phase == "decode" || projectsPipeline {
             // The token depends on the previous step's logits: nothing starts before they exist.
+            // (Prompt tokens pipeline through the stages, except when skipped layers are to be
+            // projected: then each token runs alone, so that a layer's cycles are its own.)
             let ready = engine.makespanCycles
             for stage in stages {
                 let g = stage.grid

@@ -177,7 +177,7 @@ struct GenerateCommand: ParsableCommand {
             "violations": t.violations.count, "stages": decoder.placement.count,
             "prefill": decoder.prefillUsed?.rawValue ?? "",
             "simulatedLayers": simulateLayers ?? cfg.layerCount, "projected": simulateLayers.map { $0 < cfg.layerCount } ?? false,
-            "measuredPrefillCycles": measuredPrefill, "measuredDecodeCyclesPerToken": measuredDecode,
+            "measuredPrefillCycles": measuredPrefill, "prefillUpperBound": decoder.projectsUnpipelinedPrefill, "measuredDecodeCyclesPerToken": measuredDecode,
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
@@ -187,6 +187,9 @@ struct GenerateCommand: ParsableCommand {
                          "\(spec.width)x\(spec.height)", spec.name, policy.rawValue))
             if let n = simulateLayers, n < cfg.layerCount {
                 print("projected to all \(cfg.layerCount) layers from \(n) simulated (measured: prefill \(measuredPrefill) cycles, decode \(Int(measuredDecode)) cycles per token)")
+                if decoder.projectsUnpipelinedPrefill {
+                    print("(the prompt ran one token at a time, not pipelined through the stages: time to first token is an upper bound)")
+                }
             }
             print(String(format: "time to first token: %.1f µs (%lld cycles); prefill TPR %.0f tokens/s (%@)", prefillSeconds * 1e6,
                          prefillCycles, Double(promptIDs.count) / prefillSeconds,

@@ -1,6 +1,9 @@
 import XCTest
 @testable import WaferLLM
+import WaferKernels
+import WaferMesh
 import WaferModel
+import WaferTrace
 
 final class LayerProjectionTests: XCTestCase {
     /// `tinyConfig` with more layers, so that simulating a few of them leaves something to project.
@@ -35,5 +38,27 @@ final class LayerProjectionTests: XCTestCase {
                 XCTAssertLessThan(decodeError, 0.02, "\(mode) decode from \(n) layers: \(p.decodePerToken) vs \(f.decodePerToken)")
             }
         }
+    }
+
+    /// On two stages the prompt normally pipelines through the stages; when layers are skipped it
+    /// runs one token at a time, so the projection is an upper bound for the prefill and still
+    /// close for decode.
+    func testProjectionOverStagesBoundsThePipelinedPrefill() throws {
+        func run(simulated: Int?) throws -> MeshDecoder {
+            let spec = decoderSpec(8, 4)
+            let rec = try TraceRecorder(spec: spec, detail: .summary)
+            let engine = try MeshEngine(spec: spec, recorder: rec)
+            let grids = try [0, 4].map { try KernelGrid(geometry: engine.geometry, x0: $0, y0: 0, rows: 4, cols: 4) }
+            let d = try MeshDecoder(engine: engine, config: sixLayers, weights: nil, stageGrids: grids, layers: [0..<3, 3..<6])
+            d.simulatedLayers = simulated
+            _ = try d.generate(prompt: Array(1...6), maxTokens: 3, eos: nil, prefill: .steps)
+            return d
+        }
+        let full = try run(simulated: nil), part = try run(simulated: 2)
+        XCTAssertFalse(full.projectsUnpipelinedPrefill)
+        XCTAssertTrue(part.projectsUnpipelinedPrefill)
+        let p = part.projectedCycles, f = full.projectedCycles
+        XCTAssertGreaterThanOrEqual(p.prefill, f.prefill, "un-pipelined prompt: an upper bound")
+        XCTAssertLessThan(abs(p.decodePerToken - f.decodePerToken) / f.decodePerToken, 0.02)
     }
 }
