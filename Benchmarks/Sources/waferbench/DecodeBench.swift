@@ -62,6 +62,7 @@ enum DecodeBench {
                                  "ratio": run.perToken / refPerToken, "setupSeconds": run.setupSeconds,
                                  "referenceCPUSecondsPerToken": refCPUPerToken, "meshCPUSecondsPerToken": run.cpuPerToken,
                                  "cpuRatio": run.cpuPerToken / refCPUPerToken]
+            print("batches/token \(run.batchesPerToken), parallel \(run.parallelBatchesPerToken), works/token \(run.worksPerToken)")
             print("CPU s/token: mesh \(run.cpuPerToken), reference \(refCPUPerToken), ratio \(run.cpuPerToken / refCPUPerToken)")
             // `--dump FILE`: the logits' bit patterns, every step's end cycle and the event counts, one
             // per line (to check that a change leaves results and timings alone).
@@ -105,6 +106,7 @@ enum DecodeBench {
             "tokensAgreeWithReference": two.tokens == tokens,
             "eventsPerToken": two.eventsPerToken, "hopEventsPerToken": two.hopsPerToken,
             "computeWorksPerToken": two.worksPerToken, "parallelWorkShare": two.parallelShare,
+            "numericsBatchesPerToken": two.batchesPerToken, "parallelBatchesPerToken": two.parallelBatchesPerToken,
             "setupSeconds": two.setupSeconds, "modelLoadSeconds": loadSeconds,
             "peakRSSBytes": Usage.now().peakRSS,
         ]
@@ -122,6 +124,8 @@ enum DecodeBench {
         var setupSeconds: Double
         var stepEnds: [Int64] = []
         var cpuPerToken: Double = 0
+        var batchesPerToken: Double = 0
+        var parallelBatchesPerToken: Double = 0
     }
 
     /// Prefills `prompt`, then times one step per token of `tokens` (teacher-forced, so every run
@@ -166,6 +170,8 @@ enum DecodeBench {
                        hopsPerToken: Double(after.hopEvents - before.hopEvents) / n,
                        worksPerToken: works / n,
                        parallelShare: works > 0 ? Double(after.parallelWorks - before.parallelWorks) / works : 0,
-                       setupSeconds: setup, stepEnds: decoder.stepEnds, cpuPerToken: cpu.min() ?? 0)
+                       setupSeconds: setup, stepEnds: decoder.stepEnds, cpuPerToken: cpu.min() ?? 0,
+                       batchesPerToken: Double(after.numericsBatches - before.numericsBatches) / n,
+                       parallelBatchesPerToken: Double(after.parallelBatches - before.parallelBatches) / n)
     }
 }
