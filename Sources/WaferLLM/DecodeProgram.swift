@@ -74,50 +74,62 @@ struct DecodeProgramBuilder {
         var phases: [PhaseProgram.Phase] = [.begin(inv["norm1"]!)]
         // Attention RMSNorm: Σx² along Y.
         phases.append(local("rmsnorm", { i, _ in dLen(i) }) { c, _, _, s in
-            s[c, DecodeSlot.acc] = [s[c, DecodeSlot.x].reduce(0) { $0 + $1 * $1 }]
+            DecodeMath.sumOfSquares(core: c, store: s)
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(inv["norm1"]!))
         // QKV GEMV (reduce along Y).
         phases.append(.begin(inv["qkv"]!))
         phases.append(local("qkv gemv", { i, j in dLen(i) + dLen(i) * (qLen(j) + 2 * kvLen(j)) }) { c, _, j, s in
-            let x = s[c, DecodeSlot.x], w = s[c, DecodeSlot.attnNorm(l)]
-            let r = 1 / (s[c, DecodeSlot.acc][0] / Float(d) + eps).squareRoot()
-            let h = (0..<x.count).map { x[$0] * r * w[$0] }
-            s[c, DecodeSlot.acc] = TileMath.gemv(h, s[c, DecodeSlot.wqkv(l)], k: h.count, n: qLen(j) + 2 * kvLen(j))
+            DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.attnNorm(l), weights: DecodeSlot.wqkv(l),
+                                n: qLen(j) + 2 * kvLen(j), d: d, eps: eps)
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map { qLen($0) + 2 * kvLen($0) })))
         phases.append(.end(inv["qkv"]!))
         phases.append(.begin(inv["attention"]!))
         // RoPE on q and k, append k and v on the append row, stage the oldest entry on shifting rows.
+        // cos and sin of every RoPE pair's angle at this position (they depend on dim % hd only).
+        let rope = DecodeRoPE(position: pos, base: base, headDim: hd)
         phases.append(local("rope + kv append", { _, j in 2 * (qLen(j) + kvLen(j)) }) { c, i, j, s in
-            var v = s[c, DecodeSlot.acc]
             let kv = layout.kvRange[j], q = qLen(j), e = kvLen(j)
-            for pair in stride(from: 0, to: e, by: 2) {
-                let dim = kv.lowerBound + pair
-                let theta = Double(pos) * pow(Double(base), -Double(dim % hd) / Double(hd))
-                let cs = Float(cos(theta)), sn = Float(sin(theta))
-                // The pair's query dims: (pair, rr) and (pair + 1, rr) for each head rr of the group.
-                for rr in 0..<g {
-                    let a = pair * g + rr, b = (pair + 1) * g + rr
-                    let x0 = v[a], x1 = v[b]
-                    v[a] = x0 * cs - x1 * sn
-                    v[b] = x0 * sn + x1 * cs
+            let n = s.withBuffer(c, DecodeSlot.acc) { $0.count }
+            s.withBuffer(c, DecodeSlot.acc) { src in
+                s.withMutableBuffer(c, DecodeSlot.qkv, count: n, zeroed: false) { v in
+                    if n > 0 { v.baseAddress!.update(from: src.baseAddress!, count: n) }
+                    for pair in stride(from: 0, to: e, by: 2) {
+                        let (cs, sn) = rope.cosSin(dim: kv.lowerBound + pair)
+                        // The pair's query dims: (pair, rr) and (pair + 1, rr) for each head rr of the group.
+                        for rr in 0..<g {
+                            let a = pair * g + rr, b = (pair + 1) * g + rr
+                            let x0 = v[a], x1 = v[b]
+                            v[a] = x0 * cs - x1 * sn
+                            v[b] = x0 * sn + x1 * cs
+                        }
+                        let x0 = v[q + pair], x1 = v[q + pair + 1]
+                        v[q + pair] = x0 * cs - x1 * sn
+                        v[q + pair + 1] = x0 * sn + x1 * cs
+                    }
                 }
-                let x0 = v[q + pair], x1 = v[q + pair + 1]
-                v[q + pair] = x0 * cs - x1 * sn
-                v[q + pair + 1] = x0 * sn + x1 * cs
             }
-            s[c, DecodeSlot.qkv] = v
-            if senders.contains(i) {
-                var kc = s[c, DecodeSlot.kCache(l)], vc = s[c, DecodeSlot.vCache(l)]
-                if i == appendRow { kc += v[q..<(q + e)]; vc += v[(q + e)..<(q + 2 * e)] }
-                s[c, DecodeSlot.shiftOut] = Array(kc[0..<e]) + Array(vc[0..<e])
-                s[c, DecodeSlot.kCache(l)] = Array(kc[e...])
-                s[c, DecodeSlot.vCache(l)] = Array(vc[e...])
-            } else if i == appendRow {
-                s[c, DecodeSlot.kCache(l)] += v[q..<(q + e)]
-                s[c, DecodeSlot.vCache(l)] += v[(q + e)..<(q + 2 * e)]
+            let sends = senders.contains(i)
+            if i == appendRow {
+                s.withBuffer(c, DecodeSlot.qkv) { v in
+                    s[c, DecodeSlot.kCache(l)].append(contentsOf: UnsafeBufferPointer(rebasing: v[q..<(q + e)]))
+                    s[c, DecodeSlot.vCache(l)].append(contentsOf: UnsafeBufferPointer(rebasing: v[(q + e)..<(q + 2 * e)]))
+                }
+            }
+            if sends {
+                // The oldest entry leaves: K then V into the shift buffer.
+                s.withBuffer(c, DecodeSlot.kCache(l)) { kc in
+                    s.withBuffer(c, DecodeSlot.vCache(l)) { vc in
+                        precondition(kc.count >= e && vc.count >= e, "kv shift of an empty cache")
+                        s.withMutableBuffer(c, DecodeSlot.shiftOut, count: 2 * e, zeroed: false) { out in
+                            for k in 0..<e { out[k] = kc[k]; out[e + k] = vc[k] }
+                        }
+                    }
+                }
+                s[c, DecodeSlot.kCache(l)].removeFirst(e)
+                s[c, DecodeSlot.vCache(l)].removeFirst(e)
             }
         })
         if !senders.isEmpty {
@@ -137,103 +149,134 @@ struct DecodeProgramBuilder {
             }))
             phases.append(local("kv shift in", { i, j in senders.contains(i + 1) ? 2 * kvLen(j) : 0 }) { c, i, j, s in
                 guard senders.contains(i + 1) else { return }
-                let e = kvLen(j), got = s[c, DecodeSlot.shiftIn]
-                s[c, DecodeSlot.kCache(l)] += got[0..<e]
-                s[c, DecodeSlot.vCache(l)] += got[e..<(2 * e)]
+                let e = kvLen(j)
+                s.withBuffer(c, DecodeSlot.shiftIn) { got in
+                    s[c, DecodeSlot.kCache(l)].append(contentsOf: UnsafeBufferPointer(rebasing: got[0..<e]))
+                    s[c, DecodeSlot.vCache(l)].append(contentsOf: UnsafeBufferPointer(rebasing: got[e..<(2 * e)]))
+                }
             })
         }
         // Scores: per local token and head, partial dot products over the column's dims; sum along X.
         phases.append(local("attention scores", { i, j in counts[i] * qLen(j) }) { c, i, j, s in
-            let v = s[c, DecodeSlot.qkv], kc = s[c, DecodeSlot.kCache(l)]
-            let e = kvLen(j), kv = layout.kvRange[j], t = counts[i]
-            var out = [Float](repeating: 0, count: t * heads)
-            for tok in 0..<t {
-                for el in 0..<e {
-                    let kval = kc[tok * e + el], group = (kv.lowerBound + el) / hd
-                    for rr in 0..<g { out[tok * heads + group * g + rr] += v[el * g + rr] * kval }
+            let e = kvLen(j), lo = layout.kvRange[j].lowerBound, t = counts[i]
+            s.withBuffer(c, DecodeSlot.qkv) { v in
+                s.withBuffer(c, DecodeSlot.kCache(l)) { kc in
+                    s.withMutableBuffer(c, DecodeSlot.acc, count: t * heads, zeroed: true) { out in
+                        precondition(kc.count >= t * e && v.count >= e * g, "attention shapes")
+                        for tok in 0..<t {
+                            for el in 0..<e {
+                                let kval = kc[tok &* e &+ el], base = tok &* heads &+ ((lo &+ el) / hd) &* g
+                                for rr in 0..<g { out[base &+ rr] += v[el &* g &+ rr] * kval }
+                            }
+                        }
+                    }
                 }
             }
-            s[c, DecodeSlot.acc] = out
         })
         phases.append(.collective(xPlan.carrying(perLine: counts.map { $0 * heads })))
         // Softmax over all tokens: max along Y, exp, sum along Y.
         phases.append(local("softmax max", { i, _ in counts[i] * heads }) { c, i, _, s in
-            let sc = s[c, DecodeSlot.acc].map { $0 * scale }
-            s[c, DecodeSlot.scores] = sc
-            var m = [Float](repeating: -.infinity, count: heads)
-            for tok in 0..<counts[i] { for h in 0..<heads { m[h] = max(m[h], sc[tok * heads + h]) } }
-            s[c, DecodeSlot.acc] = m
+            let t = counts[i]
+            s.withBuffer(c, DecodeSlot.acc) { a in
+                s.withMutableBuffer(c, DecodeSlot.scores, count: a.count, zeroed: false) { sc in
+                    for k in 0..<a.count { sc[k] = a[k] * scale }
+                }
+            }
+            s.withBuffer(c, DecodeSlot.scores) { sc in
+                precondition(sc.count >= t * heads, "softmax shapes")
+                s.withMutableBuffer(c, DecodeSlot.acc, count: heads, zeroed: false) { m in
+                    m.update(repeating: -.infinity)
+                    for tok in 0..<t { for h in 0..<heads { m[h] = max(m[h], sc[tok &* heads &+ h]) } }
+                }
+            }
         })
         phases.append(.collective(yPlan.carrying(heads).reducing(.max)))
         phases.append(local("softmax exp", { i, _ in counts[i] * heads }) { c, i, _, s in
-            let m = s[c, DecodeSlot.acc]
-            var sc = s[c, DecodeSlot.scores]
-            var sum = [Float](repeating: 0, count: heads)
-            for tok in 0..<counts[i] {
-                for h in 0..<heads {
-                    let p = Foundation.exp(sc[tok * heads + h] - m[h])
-                    sc[tok * heads + h] = p
-                    sum[h] += p
+            let t = counts[i]
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { sum in
+                sum.update(repeating: 0)
+                s.withBuffer(c, DecodeSlot.acc) { m in
+                    precondition(m.count >= heads, "softmax shapes")
+                    s[c, DecodeSlot.scores].withUnsafeMutableBufferPointer { sc in
+                        for tok in 0..<t {
+                            for h in 0..<heads {
+                                let p = Foundation.exp(sc[tok &* heads &+ h] - m[h])
+                                sc[tok &* heads &+ h] = p
+                                sum[h] += p
+                            }
+                        }
+                    }
+                }
+                s.withMutableBuffer(c, DecodeSlot.acc, count: heads, zeroed: false) { out in
+                    for h in 0..<heads { out[h] = sum[h] }
                 }
             }
-            s[c, DecodeSlot.scores] = sc
-            s[c, DecodeSlot.acc] = sum
         })
         phases.append(.collective(yPlan.carrying(heads)))
         // Context: Σ_t p·V over local tokens for the column's query dims; sum along Y.
         phases.append(local("attention context", { i, j in counts[i] * qLen(j) }) { c, i, j, s in
-            let inverse = s[c, DecodeSlot.acc].map { 1 / $0 }, p = s[c, DecodeSlot.scores], vc = s[c, DecodeSlot.vCache(l)]
-            let e = kvLen(j), kv = layout.kvRange[j]
-            var ctx = [Float](repeating: 0, count: e * g)
-            for tok in 0..<counts[i] {
-                for el in 0..<e {
-                    let vv = vc[tok * e + el], group = (kv.lowerBound + el) / hd
-                    for rr in 0..<g { let h = group * g + rr; ctx[el * g + rr] += p[tok * heads + h] * inverse[h] * vv }
+            let e = kvLen(j), lo = layout.kvRange[j].lowerBound, t = counts[i]
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { inverse in
+                s.withBuffer(c, DecodeSlot.acc) { a in
+                    precondition(a.count >= heads, "attention shapes")
+                    for h in 0..<heads { inverse[h] = 1 / a[h] }
+                }
+                s.withBuffer(c, DecodeSlot.scores) { p in
+                    s.withBuffer(c, DecodeSlot.vCache(l)) { vc in
+                        precondition(vc.count >= t * e && p.count >= t * heads, "attention shapes")
+                        s.withMutableBuffer(c, DecodeSlot.acc, count: e * g, zeroed: true) { ctx in
+                            for tok in 0..<t {
+                                for el in 0..<e {
+                                    let vv = vc[tok &* e &+ el], group = (lo &+ el) / hd
+                                    for rr in 0..<g {
+                                        let h = group &* g &+ rr
+                                        ctx[el &* g &+ rr] += p[tok &* heads &+ h] * inverse[h] * vv
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            s[c, DecodeSlot.acc] = ctx
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map(qLen))))
         phases.append(.end(inv["attention"]!))
         // O projection (reduce along X) and the residual.
         phases.append(.begin(inv["o"]!))
         phases.append(local("o gemv", { i, j in qLen(j) * dLen(i) }) { c, i, _, s in
-            s[c, DecodeSlot.acc] = TileMath.gemv(s[c, DecodeSlot.acc], s[c, DecodeSlot.wo(l)], k: s[c, DecodeSlot.acc].count, n: dLen(i))
+            let k = s.withBuffer(c, DecodeSlot.acc) { $0.count }
+            DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wo(l), k: k, n: dLen(i)) { a, p in a[p] }
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
         phases.append(.end(inv["o"]!))
         phases.append(.begin(inv["norm2"]!))
         phases.append(local("residual + rmsnorm", { i, _ in 2 * dLen(i) }) { c, _, _, s in
-            var x = s[c, DecodeSlot.x]
-            TileMath.add(&x, s[c, DecodeSlot.acc])
-            s[c, DecodeSlot.x] = x
-            s[c, DecodeSlot.acc] = [x.reduce(0) { $0 + $1 * $1 }]
+            let t = DecodeMath.residual(core: c, store: s, squares: true)
+            s.withMutableBuffer(c, DecodeSlot.acc, count: 1, zeroed: false) { $0[0] = t }
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(inv["norm2"]!))
         // FFN: gate|up (reduce along Y), SwiGLU, down (reduce along X), residual.
         phases.append(.begin(inv["gateup"]!))
         phases.append(local("gate|up gemv", { i, j in dLen(i) + dLen(i) * 2 * fLen(j) }) { c, _, j, s in
-            let x = s[c, DecodeSlot.x], w = s[c, DecodeSlot.ffnNorm(l)]
-            let r = 1 / (s[c, DecodeSlot.acc][0] / Float(d) + eps).squareRoot()
-            let h = (0..<x.count).map { x[$0] * r * w[$0] }
-            s[c, DecodeSlot.acc] = TileMath.gemv(h, s[c, DecodeSlot.wgu(l)], k: h.count, n: 2 * fLen(j))
+            DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.ffnNorm(l), weights: DecodeSlot.wgu(l),
+                                n: 2 * fLen(j), d: d, eps: eps)
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map { 2 * fLen($0) })))
         phases.append(.end(inv["gateup"]!))
         phases.append(.begin(inv["down"]!))
         phases.append(local("down gemv", { i, j in 2 * fLen(j) + fLen(j) * dLen(i) }) { c, i, j, s in
-            let gu = s[c, DecodeSlot.acc], f = fLen(j)
-            let act = (0..<f).map { ReferenceModel.silu(gu[$0]) * gu[f + $0] }
-            s[c, DecodeSlot.acc] = TileMath.gemv(act, s[c, DecodeSlot.wdown(l)], k: f, n: dLen(i))
+            let f = fLen(j)
+            precondition(s.withBuffer(c, DecodeSlot.acc) { $0.count } >= 2 * f, "gate|up shapes")
+            DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wdown(l), k: f, n: dLen(i)) { gu, p in
+                ReferenceModel.silu(gu[p]) * gu[f &+ p]
+            }
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
         phases.append(.end(inv["down"]!))
         phases.append(.begin(inv["residual"]!))
         phases.append(local("residual", { i, _ in dLen(i) }) { c, _, _, s in
-            var x = s[c, DecodeSlot.x]
-            TileMath.add(&x, s[c, DecodeSlot.acc])
-            s[c, DecodeSlot.x] = x
+            DecodeMath.residual(core: c, store: s, squares: false)
         })
         phases.append(.end(inv["residual"]!))
         return PhaseProgram(grid: grid, collectiveSlots: (DecodeSlot.acc, DecodeSlot.incoming, DecodeSlot.staging), phases: phases)
@@ -248,17 +291,15 @@ struct DecodeProgramBuilder {
         let numerics = self.numerics
         var phases: [PhaseProgram.Phase] = [.begin(norm)]
         phases.append(Self.localPhase(label: label("rmsnorm"), grid: grid, numerics: numerics, ops: { i, _ in dLen(i) }) { c, _, _, s in
-            s[c, DecodeSlot.acc] = [s[c, DecodeSlot.x].reduce(0) { $0 + $1 * $1 }]
+            DecodeMath.sumOfSquares(core: c, store: s)
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(norm))
         phases.append(.begin(gemv))
         phases.append(Self.localPhase(label: label("lm head gemv"), grid: grid, numerics: numerics,
                                       ops: { i, j in dLen(i) + dLen(i) * vLen(j) }) { c, _, j, s in
-            let x = s[c, DecodeSlot.x], w = s[c, DecodeSlot.outNorm(layers: layers)]
-            let r = 1 / (s[c, DecodeSlot.acc][0] / Float(d) + eps).squareRoot()
-            let h = (0..<x.count).map { x[$0] * r * w[$0] }
-            s[c, DecodeSlot.acc] = TileMath.gemv(h, s[c, DecodeSlot.lmHead(layers: layers)], k: h.count, n: vLen(j))
+            DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.outNorm(layers: layers), weights: DecodeSlot.lmHead(layers: layers),
+                                n: vLen(j), d: d, eps: eps)
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map(vLen))))
         phases.append(.end(gemv))

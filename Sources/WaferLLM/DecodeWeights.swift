@@ -8,57 +8,86 @@ import WaferModel
 /// `y = x · W` streams through.
 enum DecodeWeights {
     /// Writes the tiles of `layers` (and the final norm and LM head when `head`) into the store.
+    ///
+    /// Tiles are made tensor by tensor, in the order a decode step reads them, every core's tile of
+    /// one tensor after the other: the tiles a phase reads on neighbouring cores are then close in
+    /// host memory (fewer cache and TLB misses per step than core-by-core placement).
     static func place(_ w: ModelWeights, layout: DecodeLayout, grid: KernelGrid, store: PayloadStore,
                       layers: Range<Int>, head: Bool) {
-        let c = layout.config
-        for i in 0..<layout.rows {
-            for j in 0..<layout.cols {
-                let core = grid.core(px: j, py: i)
-                let dr = layout.dRange[i], kv = layout.kvRange[j], fr = layout.ffnRange[j], vr = layout.vocabRange[j]
-                let qIdx = layout.queryIndex[j]
-                let outs = qIdx + Array(kv) + Array(kv.map { $0 + c.kvDim })   // q | k | v (v offset marks the V matrix)
-                for l in layers {
-                    let lw = w.layers[l]
-                    // QKV: inputs dr, outputs q (permuted), k, v.
-                    var qkv = [Float](repeating: 0, count: dr.count * outs.count)
-                    for (a, inDim) in dr.enumerated() {
-                        for (b, o) in outs.enumerated() {
-                            let value: Float
-                            if b < qIdx.count { value = lw.attnQ[o, inDim] }
-                            else if o < c.kvDim { value = lw.attnK[o, inDim] }
-                            else { value = lw.attnV[o - c.kvDim, inDim] }
-                            qkv[a * outs.count + b] = value
-                        }
-                    }
-                    store[core, DecodeSlot.wqkv(l)] = qkv
-                    // O: inputs the column's query dims (permuted), outputs dr.
-                    var wo = [Float](repeating: 0, count: qIdx.count * dr.count)
-                    for (a, q) in qIdx.enumerated() { for (b, o) in dr.enumerated() { wo[a * dr.count + b] = lw.attnOutput[o, q] } }
-                    store[core, DecodeSlot.wo(l)] = wo
-                    // Gate | up: inputs dr, outputs fr twice.
-                    var gu = [Float](repeating: 0, count: dr.count * 2 * fr.count)
-                    for (a, inDim) in dr.enumerated() {
-                        for (b, f) in fr.enumerated() {
-                            gu[a * 2 * fr.count + b] = lw.ffnGate[f, inDim]
-                            gu[a * 2 * fr.count + fr.count + b] = lw.ffnUp[f, inDim]
-                        }
-                    }
-                    store[core, DecodeSlot.wgu(l)] = gu
-                    // Down: inputs fr, outputs dr.
-                    var down = [Float](repeating: 0, count: fr.count * dr.count)
-                    for (a, f) in fr.enumerated() { for (b, o) in dr.enumerated() { down[a * dr.count + b] = lw.ffnDown[o, f] } }
-                    store[core, DecodeSlot.wdown(l)] = down
-                    store[core, DecodeSlot.attnNorm(l)] = Array(lw.attnNorm[dr])
-                    store[core, DecodeSlot.ffnNorm(l)] = Array(lw.ffnNorm[dr])
-                    store[core, DecodeSlot.kCache(l)] = []
-                    store[core, DecodeSlot.vCache(l)] = []
+        func eachCore(_ body: (_ core: Int, _ dr: [Int], _ j: Int) -> Void) {
+            for i in 0..<layout.rows {
+                let dr = Array(layout.dRange[i])
+                for j in 0..<layout.cols { body(grid.core(px: j, py: i), dr, j) }
+            }
+        }
+        for l in layers {
+            let lw = w.layers[l]
+            eachCore { core, dr, _ in store[core, DecodeSlot.attnNorm(l)] = dr.map { lw.attnNorm[$0] } }
+            // QKV: inputs dr, outputs q (permuted), k, v.
+            eachCore { core, dr, j in
+                let kv = Array(layout.kvRange[j]), qIdx = layout.queryIndex[j]
+                store[core, DecodeSlot.wqkv(l)] = tile(ins: dr.count, outs: qIdx.count + 2 * kv.count) { out, outs in
+                    fill(out, outs: outs, offset: 0, lw.attnQ, ins: dr, rows: qIdx)
+                    fill(out, outs: outs, offset: qIdx.count, lw.attnK, ins: dr, rows: kv)
+                    fill(out, outs: outs, offset: qIdx.count + kv.count, lw.attnV, ins: dr, rows: kv)
                 }
-                guard head else { continue }
-                let total = w.layers.count
-                store[core, DecodeSlot.outNorm(layers: total)] = Array(w.outputNorm[dr])
-                var tile = [Float](repeating: 0, count: dr.count * vr.count)
-                for (a, inDim) in dr.enumerated() { for (b, v) in vr.enumerated() { tile[a * vr.count + b] = w.output[v, inDim] } }
-                store[core, DecodeSlot.lmHead(layers: total)] = tile
+            }
+            // O: inputs the column's query dims (permuted), outputs dr.
+            eachCore { core, dr, j in
+                let qIdx = layout.queryIndex[j]
+                store[core, DecodeSlot.wo(l)] = tile(ins: qIdx.count, outs: dr.count) { out, outs in
+                    fill(out, outs: outs, offset: 0, lw.attnOutput, ins: qIdx, rows: dr)
+                }
+            }
+            eachCore { core, dr, _ in store[core, DecodeSlot.ffnNorm(l)] = dr.map { lw.ffnNorm[$0] } }
+            // Gate | up: inputs dr, outputs fr twice.
+            eachCore { core, dr, j in
+                let fr = Array(layout.ffnRange[j])
+                store[core, DecodeSlot.wgu(l)] = tile(ins: dr.count, outs: 2 * fr.count) { out, outs in
+                    fill(out, outs: outs, offset: 0, lw.ffnGate, ins: dr, rows: fr)
+                    fill(out, outs: outs, offset: fr.count, lw.ffnUp, ins: dr, rows: fr)
+                }
+            }
+            // Down: inputs fr, outputs dr.
+            eachCore { core, dr, j in
+                let fr = Array(layout.ffnRange[j])
+                store[core, DecodeSlot.wdown(l)] = tile(ins: fr.count, outs: dr.count) { out, outs in
+                    fill(out, outs: outs, offset: 0, lw.ffnDown, ins: fr, rows: dr)
+                }
+            }
+            eachCore { core, _, _ in
+                store[core, DecodeSlot.kCache(l)] = []
+                store[core, DecodeSlot.vCache(l)] = []
+            }
+        }
+        guard head else { return }
+        let total = w.layers.count
+        eachCore { core, dr, _ in store[core, DecodeSlot.outNorm(layers: total)] = dr.map { w.outputNorm[$0] } }
+        eachCore { core, dr, j in
+            let vr = Array(layout.vocabRange[j])
+            store[core, DecodeSlot.lmHead(layers: total)] = tile(ins: dr.count, outs: vr.count) { out, outs in
+                fill(out, outs: outs, offset: 0, w.output, ins: dr, rows: vr)
+            }
+        }
+    }
+
+    /// An input-major tile of `ins × outs` elements, written by `body(elements, outs)`.
+    private static func tile(ins: Int, outs: Int, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: ins * outs) { buffer, initialized in
+            if ins * outs > 0 { body(buffer.baseAddress!, outs) }
+            initialized = ins * outs
+        }
+    }
+
+    /// Columns `offset..<offset + rows.count` of an input-major tile with `outs` columns:
+    /// element (a, offset + b) is `m[rows[b], ins[a]]` (m's rows are outputs).
+    private static func fill(_ out: UnsafeMutablePointer<Float>, outs: Int, offset: Int, _ m: WeightMatrix,
+                             ins: [Int], rows: [Int]) {
+        precondition(ins.allSatisfy { $0 >= 0 && $0 < m.columns } && rows.allSatisfy { $0 >= 0 && $0 < m.rows }, "weight index")
+        m.values.withUnsafeBufferPointer { v in
+            for (a, column) in ins.enumerated() {
+                let dst = out + a * outs + offset
+                for (b, row) in rows.enumerated() { dst[b] = v[row * m.columns + column] }
             }
         }
     }

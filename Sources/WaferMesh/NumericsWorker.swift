@@ -34,6 +34,8 @@ final class NumericsWorker: @unchecked Sendable {
     // read by both threads during it.
     private var sorted: [Entry] = []
     private var chunkStart = [Int](repeating: 0, count: NumericsWorker.chunks + 1)
+    /// Fill positions of the counting sort (engine thread; kept to allocate nothing per batch).
+    private var fill = [Int](repeating: 0, count: NumericsWorker.chunks)
     private var execute: ((Int32, Int) -> Void)?
 
     // Engine-thread state.
@@ -106,8 +108,11 @@ final class NumericsWorker: @unchecked Sendable {
         for i in 0...k { chunkStart[i] = 0 }
         for e in pending { chunkStart[chunk(of: Int(e.core)) + 1] += 1 }
         for i in 0..<k { chunkStart[i + 1] += chunkStart[i] }
-        var fill = Array(chunkStart[0..<k])
-        sorted = Array(repeating: Entry(core: 0, work: 0), count: pending.count)
+        for i in 0..<k { fill[i] = chunkStart[i] }
+        // `sorted` keeps its capacity from batch to batch (no allocation once it is large enough).
+        if sorted.count < pending.count {
+            sorted.append(contentsOf: repeatElement(Entry(core: 0, work: 0), count: pending.count - sorted.count))
+        }
         for e in pending {
             let c = chunk(of: Int(e.core))
             sorted[fill[c]] = e

@@ -37,16 +37,45 @@ enum DecodeBench {
         for (p, t) in prompt.enumerated() { logits = reference.forward(token: t, position: p) }
         var tokens: [Int] = []
         var refSeconds: [Double] = []
+        var refCPU: [Double] = []
         var refLogits: [[Float]] = []
         for i in 0..<decodeTokens {
             let next = ReferenceModel.argmax(logits) ?? 0
             tokens.append(next)
+            let cpu0 = Usage.now().cpuSeconds
             let (l, s) = timed { reference.forward(token: next, position: prompt.count + i) }
+            refCPU.append(Usage.now().cpuSeconds - cpu0)
             logits = l
             refSeconds.append(s)
             refLogits.append(l)
         }
         let refPerToken = refSeconds.min() ?? 0
+        let refCPUPerToken = refCPU.min() ?? 0
+
+        // `--only 1|2|timing`: one mesh run and nothing else (for profiling the decode steps).
+        let only = try o.string("only", "")
+        if !only.isEmpty {
+            let threads = only == "2" ? 2 : 1
+            let run = try mesh(spec: spec, cfg: cfg, weights: only == "timing" ? nil : weights, prompt: prompt,
+                               tokens: tokens, threads: threads)
+            let f: JSONObject = ["referenceSecondsPerToken": refPerToken, "meshSecondsPerToken": run.perToken,
+                                 "ratio": run.perToken / refPerToken, "setupSeconds": run.setupSeconds,
+                                 "referenceCPUSecondsPerToken": refCPUPerToken, "meshCPUSecondsPerToken": run.cpuPerToken,
+                                 "cpuRatio": run.cpuPerToken / refCPUPerToken]
+            print("batches/token \(run.batchesPerToken), parallel \(run.parallelBatchesPerToken), works/token \(run.worksPerToken)")
+            print("CPU s/token: mesh \(run.cpuPerToken), reference \(refCPUPerToken), ratio \(run.cpuPerToken / refCPUPerToken)")
+            // `--dump FILE`: the logits' bit patterns, every step's end cycle and the event counts, one
+            // per line (to check that a change leaves results and timings alone).
+            let dump = try o.string("dump", "")
+            if !dump.isEmpty {
+                var lines = run.logits.flatMap { $0.map { String($0.bitPattern, radix: 16) } }
+                lines += run.stepEnds.map { "end \($0)" }
+                lines.append("events \(run.eventsPerToken) hops \(run.hopsPerToken)")
+                try lines.joined(separator: "\n").write(toFile: dump, atomically: true, encoding: .utf8)
+            }
+            return ["kind": "decode", "label": "SmolLM2 decode \(side)x\(side), only \(only)", "sizes": [:] as JSONObject,
+                    "figures": f]
+        }
 
         let one = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 1)
         let two = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 2)
@@ -67,11 +96,17 @@ enum DecodeBench {
             "ratio": two.perToken / refPerToken, "ratioOneThread": one.perToken / refPerToken,
             "timingOnlyRatio": timing.perToken / refPerToken,
             "numericsShare": max(0, one.perToken - timing.perToken) / one.perToken,
+            // CPU seconds (user + system) per token: on a busy host these compare the one-thread
+            // runs more fairly than wall time.
+            "referenceCPUSecondsPerToken": refCPUPerToken, "meshCPUSecondsPerTokenOneThread": one.cpuPerToken,
+            "timingOnlyCPUSecondsPerToken": timing.cpuPerToken,
+            "cpuRatioOneThread": one.cpuPerToken / refCPUPerToken, "timingOnlyCPURatio": timing.cpuPerToken / refCPUPerToken,
             "logitsBitIdenticalAcrossThreads": identical,
             "maxAbsLogitDifferenceVsReference": Double(worst),
             "tokensAgreeWithReference": two.tokens == tokens,
             "eventsPerToken": two.eventsPerToken, "hopEventsPerToken": two.hopsPerToken,
             "computeWorksPerToken": two.worksPerToken, "parallelWorkShare": two.parallelShare,
+            "numericsBatchesPerToken": two.batchesPerToken, "parallelBatchesPerToken": two.parallelBatchesPerToken,
             "setupSeconds": two.setupSeconds, "modelLoadSeconds": loadSeconds,
             "peakRSSBytes": Usage.now().peakRSS,
         ]
@@ -87,6 +122,10 @@ enum DecodeBench {
         var worksPerToken: Double
         var parallelShare: Double
         var setupSeconds: Double
+        var stepEnds: [Int64] = []
+        var cpuPerToken: Double = 0
+        var batchesPerToken: Double = 0
+        var parallelBatchesPerToken: Double = 0
     }
 
     /// Prefills `prompt`, then times one step per token of `tokens` (teacher-forced, so every run
@@ -109,9 +148,12 @@ enum DecodeBench {
         var all: [[Float]] = []
         var chosen: [Int] = []
         var seconds: [Double] = []
+        var cpu: [Double] = []
         for t in tokens {
             if let l = logits { chosen.append(ReferenceModel.argmax(l) ?? -1) }
+            let cpu0 = Usage.now().cpuSeconds
             let (l, s) = try timed { try decoder.step(token: t, phase: "decode") }
+            cpu.append(Usage.now().cpuSeconds - cpu0)
             seconds.append(s)
             logits = l
             if let l { all.append(l) }
@@ -128,6 +170,8 @@ enum DecodeBench {
                        hopsPerToken: Double(after.hopEvents - before.hopEvents) / n,
                        worksPerToken: works / n,
                        parallelShare: works > 0 ? Double(after.parallelWorks - before.parallelWorks) / works : 0,
-                       setupSeconds: setup)
+                       setupSeconds: setup, stepEnds: decoder.stepEnds, cpuPerToken: cpu.min() ?? 0,
+                       batchesPerToken: Double(after.numericsBatches - before.numericsBatches) / n,
+                       parallelBatchesPerToken: Double(after.parallelBatches - before.parallelBatches) / n)
     }
 }
