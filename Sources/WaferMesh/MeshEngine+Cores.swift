@@ -59,8 +59,9 @@ extension MeshEngine {
                 }
 
             case .send(let r, let bytes, let buffer):
-                if overhead > 0 && cs.pointee.wait != -4 {
-                    cs.pointee.wait = -4
+                if overhead > 0 && cs.pointee.wait > -4 {
+                    // The route is kept in the state (for prefetching it before the send).
+                    cs.pointee.wait = r >= 0 && r < Int32.max - 8 ? -4 - r : -4
                     if fuse { t += overhead; again = op; continue }
                     reschedule(c, at: t + overhead)
                     return
