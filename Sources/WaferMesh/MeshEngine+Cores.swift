@@ -19,7 +19,14 @@ extension MeshEngine {
     /// ahead of the clock through ops that touch nothing but its own state — compute (and its
     /// arithmetic on its own buffers), a send's issue overhead, allocations within budget, frees,
     /// `begin`, `nop`, finishing — and is rescheduled at the first shared op: the same state and
-    /// trace as stepping op by op, with fewer events. With full detail every op that takes time
+    /// trace as stepping op by op, with fewer events.
+    ///
+    /// Sends, `waitSends` and receives run ahead too when that provably changes nothing
+    /// (`sendsAhead`: no route relays, so the injection ramp is the core's alone; a send's head
+    /// event is pushed for its own cycle whenever it is pushed, and message ids are per-core
+    /// sequences). A receive runs ahead only when the oldest copy on its colour is in the mailbox
+    /// with its tail arrived by then: copies still to come queue behind it, so a receive at its
+    /// own cycle would take the same one. Otherwise it waits for its own event as before. With full detail every op that takes time
     /// is its own event, so spans are recorded in global time order.
     ///
     /// - Complexity: O(1) per op issued (a receive scans the core's mailbox).
@@ -66,15 +73,15 @@ extension MeshEngine {
                     reschedule(c, at: t + overhead)
                     return
                 }
-                if ahead { reschedule(c, at: t); return }
+                if ahead && !(sendsAhead && isValidSend(core: c, route: r, bytes: bytes)) { reschedule(c, at: t); return }
                 cs.pointee.wait = -1
-                try send(core: c, route: r, bytes: bytes, buffer: buffer, at: t)
+                try send(core: c, route: r, bytes: bytes, buffer: buffer, at: t, now: now)
                 cs.pointee.pc += 1
 
             case .recv(let colour, let buffer):
-                if ahead { reschedule(c, at: t); return }
                 let (d, ready) = takeMail(core: c, colour: colour, at: t)
                 guard d >= 0 else {
+                    if ahead { reschedule(c, at: t); return }
                     // Blocked: `time` keeps the cycle the wait started (a woken core always finds its mail).
                     if cs.pointee.wait != -3 { cs.pointee.time = t }
                     if ready >= 0 {
@@ -102,9 +109,12 @@ extension MeshEngine {
                 }
 
             case .waitSends:
-                if ahead { reschedule(c, at: t); return }
+                if ahead && !sendsAhead { reschedule(c, at: t); return }
                 cs.pointee.pc += 1
-                if cs.pointee.rampIn > t { reschedule(c, at: cs.pointee.rampIn); return }
+                if cs.pointee.rampIn > t {
+                    if sendsAhead { t = cs.pointee.rampIn; continue }
+                    reschedule(c, at: cs.pointee.rampIn); return
+                }
 
             case .alloc(let label, let bytes):
                 if ahead && (bytes < 0 || Int(cs.pointee.sramNow) + bytes > sramLimit) { reschedule(c, at: t); return }
@@ -149,10 +159,16 @@ extension MeshEngine {
                               detail: "at (\(geometry.x(of: c)),\(geometry.y(of: c))): \(text)"))
     }
 
+    /// Whether `send` would accept this send (so it may run ahead of the clock: its errors are
+    /// reported at their own cycle).
+    @inline(__always) private func isValidSend(core c: Int, route r: Int32, bytes: Int) -> Bool {
+        r >= 0 && Int(r) < routes.count && bytes > 0 && Int(routes.routes[Int(r)].source) == c
+    }
+
     /// Starts a message: claims the injection ramp and puts the head at the source router.
     ///
     /// - Complexity: O(1).
-    private func send(core c: Int, route r: Int32, bytes: Int, buffer: Int32, at t: Int64) throws {
+    private func send(core c: Int, route r: Int32, bytes: Int, buffer: Int32, at t: Int64, now: Int64) throws {
         guard r >= 0, Int(r) < routes.count else { throw MeshError.badProgram("core \(c) sends on undeclared route \(r)") }
         let route = routes.routes[Int(r)]
         guard Int(route.source) == c else {
@@ -178,7 +194,15 @@ extension MeshEngine {
         }
         counts.messages += 1
         recorder.span(Span(core: Int32(c), kind: .send, label: -1, start: inj, end: inj + w, macs: 0))
-        schedule(.hop, id: key, slot: m, at: inj)
+        if inj == t && t > now {
+            // Sent ahead of the clock with the ramp idle: at its own cycle this head would start
+            // right after the core's event (pushed then for the current cycle, it would come out of
+            // the side heap before the next core's event), after that cycle's hops, relays and
+            // deliveries. An event of the core's kind and id, slot -2 − message, runs it there.
+            schedule(.core, id: UInt64(c), slot: -2 - m, at: inj)
+        } else {
+            schedule(.hop, id: key, slot: m, at: inj)
+        }
     }
 
     /// Removes and returns the oldest delivered message on `colour` in `core`'s mailbox at cycle `t`.

@@ -127,6 +127,13 @@ public final class MeshEngine: TraceTotalsSource {
     /// delivered, marked with the cycle its tail arrives (see `eject`), instead of in a delivery
     /// event at that cycle. With `full` detail every op and every delivery is its own event.
     let runsAhead: Bool
+    /// `runsAhead`, and no declared route relays (relays re-inject through their core's injection
+    /// ramp, so only then is the ramp private to the core's program): sends, `waitSends` and
+    /// receives whose mail is in run ahead of the clock too (see `step`). Not with arithmetic on a
+    /// second thread: a send or receive right after a compute would settle each core's work alone,
+    /// and the batches the worker splits over two threads come from cores waiting for their
+    /// events. Set by `run`.
+    var sendsAhead = false
 
     // Kernel invocations.
     var invocationNames: [String] = []
@@ -280,6 +287,7 @@ public final class MeshEngine: TraceTotalsSource {
             activeWorker?.flush()
             activeWorker = nil
         }
+        sendsAhead = runsAhead && !routes.hasRelays && activeWorker == nil
         let n = geometry.coreCount
         var start = Int64.max
         for c in 0..<n { start = min(start, cores[c].time) }
@@ -299,7 +307,13 @@ public final class MeshEngine: TraceTotalsSource {
             case 0: counts.hopEvents += 1; hop(Int(e.slot), now: now)
             case 1: counts.relayEvents += 1; reinject(Int(e.slot), now: now)
             case 2: counts.deliveryEvents += 1; deliver(Int(e.slot), now: now)
-            default: counts.coreEvents += 1; try step(program, core: Int(e.slot), now: now)
+            default:
+                if e.slot < 0 {
+                    // The first hop of a message sent ahead of the clock (see `send`).
+                    counts.hopEvents += 1; hop(-2 - Int(e.slot), now: now)
+                } else {
+                    counts.coreEvents += 1; try step(program, core: Int(e.slot), now: now)
+                }
             }
         }
         var blocked: [Int] = []
@@ -321,7 +335,7 @@ public final class MeshEngine: TraceTotalsSource {
         switch e.kind {
         case 0, 1: prefetch(messages.states.base + s)
         case 2: prefetch(deliveries.states.base + s)
-        default: prefetch(cores.base + s)
+        default: if s >= 0 { prefetch(cores.base + s) } else { prefetch(messages.states.base + (-2 - s)) }
         }
     }
 
@@ -338,7 +352,7 @@ public final class MeshEngine: TraceTotalsSource {
             } else {
                 prefetch(cores.base + p)
             }
-        case 3:
+        case 3 where s >= 0:
             let cs = cores.base + s
             let d = cs.pointee.mailHead
             if d >= 0 { prefetch(deliveries.states.base + Int(d)) }
