@@ -107,8 +107,8 @@ public final class MeshEngine: TraceTotalsSource {
     var queue = EventQueue()
     let cores: RawArray<CoreState>
     let links: RawArray<LinkState>
-    /// Per-link peak queue (wavelets), allocated when a link first queues.
-    var peakQueue: RawArray<Int32>?
+    /// Per-link peak queue (wavelets), in pages allocated when one of their links first queues.
+    var peakQueue: PagedPeaks
     /// High parts of link totals that overflowed 32 bits: `link * 2` busy, `link * 2 + 1` bytes.
     var linkCarries: [Int: Int64] = [:]
     /// Links touched since the totals were last handed to the recorder.
@@ -189,6 +189,7 @@ public final class MeshEngine: TraceTotalsSource {
         let n = spec.coreCount
         cores = RawArray(repeating: .initial, count: n)
         links = RawArray(repeating: LinkState(free: 0, busy: 0, bytes: 0), count: n * 4)
+        peakQueue = PagedPeaks(count: n * 4)
         messages = MessagePool(carriesPayloads: payloadSlots != nil)
         deliveries = DeliveryPool(carriesPayloads: payloadSlots != nil)
         stepOffset = (1, -1, -spec.width, spec.width)
@@ -209,7 +210,7 @@ public final class MeshEngine: TraceTotalsSource {
         queue.free()
         cores.free()
         links.free()
-        peakQueue?.free()
+        peakQueue.free()
         messages.freeMemory()
         deliveries.freeMemory()
         ledger.freeMemory()
@@ -257,7 +258,7 @@ public final class MeshEngine: TraceTotalsSource {
     public var memoryBreakdown: [(name: String, bytes: Int)] {
         [("cores (\(MemoryLayout<CoreState>.stride) B each)", cores.allocatedBytes),
          ("links (\(MemoryLayout<LinkState>.stride) B each)", links.allocatedBytes),
-         ("link peak queues (4 B each, once a link queues)", peakQueue?.allocatedBytes ?? 0),
+         ("link peak queues (4 B each, in pages of 1024 once one queues)", peakQueue.allocatedBytes),
          ("colour masks (8 B a core)", routes.colourMaskBytes),
          ("routes and legs", routes.allocatedBytes - routes.colourMaskBytes),
          ("event queue", queue.allocatedBytes),
@@ -382,7 +383,7 @@ public final class MeshEngine: TraceTotalsSource {
         guard linksDirty || hopsUnflushed != 0 else { return }
         for l in 0..<links.count {
             let s = links[l]
-            let peak = peakQueue?[l] ?? 0
+            let peak = peakQueue[l]
             guard s.busy != 0 || s.bytes != 0 || peak != 0 else { continue }
             var busy = Int64(s.busy), bytes = Int64(s.bytes)
             if !linkCarries.isEmpty {
@@ -392,7 +393,7 @@ public final class MeshEngine: TraceTotalsSource {
             recorder.addLinkTotals(l, busyCycles: busy, bytes: bytes, peakQueue: peak)
             links[l].busy = 0
             links[l].bytes = 0
-            peakQueue?[l] = 0
+            peakQueue.reset(l)
         }
         linkCarries.removeAll()
         recorder.addHopEvents(hopsUnflushed)

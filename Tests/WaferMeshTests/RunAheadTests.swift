@@ -91,4 +91,23 @@ final class RunAheadTests: XCTestCase {
         XCTAssertEqual(makespans[0], makespans[1])
         XCTAssertLessThan(coreEvents[0], coreEvents[1])
     }
+
+    /// Paged peak queues read like a plain array: raise keeps the maximum, reset clears, and pages
+    /// are allocated only where a link queued.
+    func testPagedPeaksMatchAPlainArray() {
+        let n = 5 * PagedPeaks.pageSize + 17
+        var paged = PagedPeaks(count: n)
+        defer { paged.free() }
+        var plain = [Int32](repeating: 0, count: n)
+        var rng = SplitMix(seed: 3)
+        for _ in 0..<2_000 {
+            let i = Int(rng.next() % UInt64(2 * PagedPeaks.pageSize)) + (rng.next() % 2 == 0 ? 0 : 3 * PagedPeaks.pageSize)
+            let v = Int32(rng.next() % 1000)
+            paged.raise(i, to: v)
+            plain[i] = max(plain[i], v)
+            if rng.next() % 50 == 0 { paged.reset(i); plain[i] = 0 }
+        }
+        for i in 0..<n { XCTAssertEqual(paged[i], plain[i], "link \(i)") }
+        XCTAssertEqual(paged.pageCount, 4)   // pages 0, 1, 3 and 4; never 2 or 5
+    }
 }
