@@ -21,12 +21,12 @@ extension MeshEngine {
     /// `begin`, `nop`, finishing — and is rescheduled at the first shared op: the same state and
     /// trace as stepping op by op, with fewer events.
     ///
-    /// Sends, `waitSends` and receives run ahead too when that provably changes nothing
-    /// (`sendsAhead`: no route relays, so the injection ramp is the core's alone; a send's head
-    /// event is pushed for its own cycle whenever it is pushed, and message ids are per-core
-    /// sequences). A receive runs ahead only when the oldest copy on its colour is in the mailbox
-    /// with its tail arrived by then: copies still to come queue behind it, so a receive at its
-    /// own cycle would take the same one. Otherwise it waits for its own event as before. With full detail every op that takes time
+    /// Receives and `waitSends` run ahead too when that provably changes nothing. A receive
+    /// (`receivesAhead`) runs ahead only when the oldest copy on its colour is in the mailbox with
+    /// its tail arrived by then: copies still to come queue behind it, so a receive at its own
+    /// cycle would take the same one; otherwise it waits for its own event as before. `waitSends`
+    /// (`waitSendsAhead`: no route relays, so only the core's own sends, all issued already,
+    /// claim its injection ramp) jumps to the cycle the ramp is free. With full detail every op that takes time
     /// is its own event, so spans are recorded in global time order.
     ///
     /// - Complexity: O(1) per op issued (a receive scans the core's mailbox).
@@ -73,12 +73,13 @@ extension MeshEngine {
                     reschedule(c, at: t + overhead)
                     return
                 }
-                if ahead && !(sendsAhead && isValidSend(core: c, route: r, bytes: bytes)) { reschedule(c, at: t); return }
+                if ahead { reschedule(c, at: t); return }
                 cs.pointee.wait = -1
-                try send(core: c, route: r, bytes: bytes, buffer: buffer, at: t, now: now)
+                try send(core: c, route: r, bytes: bytes, buffer: buffer, at: t)
                 cs.pointee.pc += 1
 
             case .recv(let colour, let buffer):
+                if ahead && !receivesAhead { reschedule(c, at: t); return }
                 let (d, ready) = takeMail(core: c, colour: colour, at: t)
                 guard d >= 0 else {
                     if ahead { reschedule(c, at: t); return }
@@ -109,10 +110,10 @@ extension MeshEngine {
                 }
 
             case .waitSends:
-                if ahead && !sendsAhead { reschedule(c, at: t); return }
+                if ahead && !waitSendsAhead { reschedule(c, at: t); return }
                 cs.pointee.pc += 1
                 if cs.pointee.rampIn > t {
-                    if sendsAhead { t = cs.pointee.rampIn; continue }
+                    if waitSendsAhead { t = cs.pointee.rampIn; continue }
                     reschedule(c, at: cs.pointee.rampIn); return
                 }
 
@@ -159,16 +160,10 @@ extension MeshEngine {
                               detail: "at (\(geometry.x(of: c)),\(geometry.y(of: c))): \(text)"))
     }
 
-    /// Whether `send` would accept this send (so it may run ahead of the clock: its errors are
-    /// reported at their own cycle).
-    @inline(__always) private func isValidSend(core c: Int, route r: Int32, bytes: Int) -> Bool {
-        r >= 0 && Int(r) < routes.count && bytes > 0 && Int(routes.routes[Int(r)].source) == c
-    }
-
     /// Starts a message: claims the injection ramp and puts the head at the source router.
     ///
     /// - Complexity: O(1).
-    private func send(core c: Int, route r: Int32, bytes: Int, buffer: Int32, at t: Int64, now: Int64) throws {
+    private func send(core c: Int, route r: Int32, bytes: Int, buffer: Int32, at t: Int64) throws {
         guard r >= 0, Int(r) < routes.count else { throw MeshError.badProgram("core \(c) sends on undeclared route \(r)") }
         let route = routes.routes[Int(r)]
         guard Int(route.source) == c else {
@@ -194,15 +189,7 @@ extension MeshEngine {
         }
         counts.messages += 1
         recorder.span(Span(core: Int32(c), kind: .send, label: -1, start: inj, end: inj + w, macs: 0))
-        if inj == t && t > now {
-            // Sent ahead of the clock with the ramp idle: at its own cycle this head would start
-            // right after the core's event (pushed then for the current cycle, it would come out of
-            // the side heap before the next core's event), after that cycle's hops, relays and
-            // deliveries. An event of the core's kind and id, slot -2 − message, runs it there.
-            schedule(.core, id: UInt64(c), slot: -2 - m, at: inj)
-        } else {
-            schedule(.hop, id: key, slot: m, at: inj)
-        }
+        schedule(.hop, id: key, slot: m, at: inj)
     }
 
     /// Removes and returns the oldest delivered message on `colour` in `core`'s mailbox at cycle `t`.

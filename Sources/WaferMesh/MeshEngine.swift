@@ -91,10 +91,12 @@ public struct EngineStats: Sendable {
 ///
 /// How it runs fast (same events, same order, same results — see `EventQueue`, `step`, `eject`):
 /// state is struct-of-records in raw memory the engine owns (64 bytes per core, 16 per directed
-/// link, 8 per core of colour masks, 4 per link once a link has queued: ~137 B per core, ~100 MB
-/// for the full 750×994 fabric); events wait in a calendar queue; without per-event trace
-/// records a core runs ahead through ops private to it and message copies are mailed without
-/// delivery events; arithmetic may run on a second host thread (`numericsThreads`).
+/// link, 8 per core of colour masks, 4 per link in pages of 1024 links once one of them has
+/// queued: ~136 B per core, ~100 MB for the full 750×994 fabric); events wait in a calendar
+/// queue, and the run loop prefetches the state of events a few places ahead; without per-event
+/// trace records a core runs ahead through ops private to it (and receives whose mail is in) and
+/// message copies are mailed without delivery events;
+/// arithmetic may run on a second host thread (`numericsThreads`).
 public final class MeshEngine: TraceTotalsSource {
     public let spec: MeshSpec
     public let geometry: MeshGeometry
@@ -128,12 +130,14 @@ public final class MeshEngine: TraceTotalsSource {
     /// event at that cycle. With `full` detail every op and every delivery is its own event.
     let runsAhead: Bool
     /// `runsAhead`, and no declared route relays (relays re-inject through their core's injection
-    /// ramp, so only then is the ramp private to the core's program): sends, `waitSends` and
-    /// receives whose mail is in run ahead of the clock too (see `step`). Not with arithmetic on a
-    /// second thread: a send or receive right after a compute would settle each core's work alone,
-    /// and the batches the worker splits over two threads come from cores waiting for their
-    /// events. Set by `run`.
-    var sendsAhead = false
+    /// ramp, so only then is the ramp private to the core's program): `waitSends` runs ahead of
+    /// the clock too (see `step`). Set by `run`.
+    var waitSendsAhead = false
+    /// `runsAhead`, and no arithmetic on a second thread: receives whose mail is in run ahead of
+    /// the clock (see `step`). Not with the worker: a receive right after a compute would settle
+    /// each core's work alone, and the batches it splits over two threads come from cores waiting
+    /// for their events. Set by `run`.
+    var receivesAhead = false
 
     // Kernel invocations.
     var invocationNames: [String] = []
@@ -288,7 +292,8 @@ public final class MeshEngine: TraceTotalsSource {
             activeWorker?.flush()
             activeWorker = nil
         }
-        sendsAhead = runsAhead && !routes.hasRelays && activeWorker == nil
+        waitSendsAhead = runsAhead && !routes.hasRelays
+        receivesAhead = runsAhead && activeWorker == nil
         let n = geometry.coreCount
         var start = Int64.max
         for c in 0..<n { start = min(start, cores[c].time) }
@@ -308,13 +313,7 @@ public final class MeshEngine: TraceTotalsSource {
             case 0: counts.hopEvents += 1; hop(Int(e.slot), now: now)
             case 1: counts.relayEvents += 1; reinject(Int(e.slot), now: now)
             case 2: counts.deliveryEvents += 1; deliver(Int(e.slot), now: now)
-            default:
-                if e.slot < 0 {
-                    // The first hop of a message sent ahead of the clock (see `send`).
-                    counts.hopEvents += 1; hop(-2 - Int(e.slot), now: now)
-                } else {
-                    counts.coreEvents += 1; try step(program, core: Int(e.slot), now: now)
-                }
+            default: counts.coreEvents += 1; try step(program, core: Int(e.slot), now: now)
             }
         }
         var blocked: [Int] = []
@@ -336,7 +335,7 @@ public final class MeshEngine: TraceTotalsSource {
         switch e.kind {
         case 0, 1: prefetch(messages.states.base + s)
         case 2: prefetch(deliveries.states.base + s)
-        default: if s >= 0 { prefetch(cores.base + s) } else { prefetch(messages.states.base + (-2 - s)) }
+        default: prefetch(cores.base + s)
         }
     }
 
@@ -353,7 +352,7 @@ public final class MeshEngine: TraceTotalsSource {
             } else {
                 prefetch(cores.base + p)
             }
-        case 3 where s >= 0:
+        case 3:
             let cs = cores.base + s
             let d = cs.pointee.mailHead
             if d >= 0 { prefetch(deliveries.states.base + Int(d)) }

@@ -3,8 +3,8 @@ import XCTest
 import WaferSpec
 import WaferTrace
 
-/// Sends, `waitSends` and receives running ahead of the clock (no relays, `kernel` and `summary`
-/// detail) against stepping op by op (`full` detail): the same timings and totals.
+/// Receives and `waitSends` running ahead of the clock (`kernel` and `summary` detail) against
+/// stepping op by op (`full` detail): the same timings and totals.
 final class RunAheadTests: XCTestCase {
     /// Rounds of sends then receives on every core (unicast and multicast routes, no relays), with
     /// compute between sends so some find their injection ramp idle and some busy.
@@ -48,7 +48,7 @@ final class RunAheadTests: XCTestCase {
         return ScriptProgram(ops)
     }
 
-    func testSendsAndReceivesAheadGiveTheTimingsOfSteppingOpByOp() throws {
+    func testReceivesAndWaitSendsAheadGiveTheTimingsOfSteppingOpByOp() throws {
         let overheadSpec = try MeshSpec.wse2.subgrid(width: 8, height: 6)
         for spec in [overheadSpec, MeshSpec.tiny] {
             for seed in 1...4 as ClosedRange<UInt64> {
@@ -71,9 +71,9 @@ final class RunAheadTests: XCTestCase {
         }
     }
 
-    /// The fast path is taken: without relays, summary detail needs fewer core events than with a
-    /// relayed route declared (which turns sends ahead off), for the same program.
-    func testSendsRunAheadOnlyWithoutRelays() throws {
+    /// The fast paths are taken: summary detail needs fewer core events than full detail, and
+    /// declaring a relayed route turns `waitSends` ahead off (its core's ramp is then shared).
+    func testWaitSendsRunAheadOnlyWithoutRelays() throws {
         let spec = try MeshSpec.wse2.subgrid(width: 8, height: 6)
         var coreEvents: [Int64] = []
         var makespans: [Int64] = []
@@ -81,12 +81,13 @@ final class RunAheadTests: XCTestCase {
             let rec = try TraceRecorder(spec: spec, detail: .summary)
             let e = try MeshEngine(spec: spec, recorder: rec)
             let program = try Self.roundsProgram(e, seed: 5, rounds: 3)
-            // An unused relayed route: same program, sends no longer run ahead.
+            // An unused relayed route: same program, waitSends no longer runs ahead.
             if relay { _ = try e.route(from: 0, colour: 7, legs: [RouteLeg(.east, 1, relayAtEnd: true), RouteLeg(.south, 1)]) }
             try e.run(program)
             coreEvents.append(e.stats.coreEvents)
             makespans.append(e.makespanCycles)
-            XCTAssertEqual(e.sendsAhead, !relay)
+            XCTAssertEqual(e.waitSendsAhead, !relay)
+            XCTAssertTrue(e.receivesAhead)
         }
         XCTAssertEqual(makespans[0], makespans[1])
         XCTAssertLessThan(coreEvents[0], coreEvents[1])
