@@ -191,6 +191,13 @@ struct EventQueue {
         }
     }
 
+    /// The event `d` places after the last one popped in the current (cycle, kind) list, if the
+    /// list has that many left (events of the side heap are not looked at): for prefetching.
+    @inline(__always) func peek(_ d: Int) -> Event? {
+        let i = cursor &+ d
+        return i < current.count ? current[i] : nil
+    }
+
     /// Moves to the next non-empty (cycle, kind) list. Returns false when the queue is empty.
     private mutating func nextList() -> Bool {
         while true {

@@ -19,7 +19,14 @@ extension MeshEngine {
     /// ahead of the clock through ops that touch nothing but its own state — compute (and its
     /// arithmetic on its own buffers), a send's issue overhead, allocations within budget, frees,
     /// `begin`, `nop`, finishing — and is rescheduled at the first shared op: the same state and
-    /// trace as stepping op by op, with fewer events. With full detail every op that takes time
+    /// trace as stepping op by op, with fewer events.
+    ///
+    /// Receives and `waitSends` run ahead too when that provably changes nothing. A receive
+    /// (`receivesAhead`) runs ahead only when the oldest copy on its colour is in the mailbox with
+    /// its tail arrived by then: copies still to come queue behind it, so a receive at its own
+    /// cycle would take the same one; otherwise it waits for its own event as before. `waitSends`
+    /// (`waitSendsAhead`: no route relays, so only the core's own sends, all issued already,
+    /// claim its injection ramp) jumps to the cycle the ramp is free. With full detail every op that takes time
     /// is its own event, so spans are recorded in global time order.
     ///
     /// - Complexity: O(1) per op issued (a receive scans the core's mailbox).
@@ -59,8 +66,9 @@ extension MeshEngine {
                 }
 
             case .send(let r, let bytes, let buffer):
-                if overhead > 0 && cs.pointee.wait != -4 {
-                    cs.pointee.wait = -4
+                if overhead > 0 && cs.pointee.wait > -4 {
+                    // The route is kept in the state (for prefetching it before the send).
+                    cs.pointee.wait = r >= 0 && r < Int32.max - 8 ? -4 - r : -4
                     if fuse { t += overhead; again = op; continue }
                     reschedule(c, at: t + overhead)
                     return
@@ -71,9 +79,10 @@ extension MeshEngine {
                 cs.pointee.pc += 1
 
             case .recv(let colour, let buffer):
-                if ahead { reschedule(c, at: t); return }
+                if ahead && !receivesAhead { reschedule(c, at: t); return }
                 let (d, ready) = takeMail(core: c, colour: colour, at: t)
                 guard d >= 0 else {
+                    if ahead { reschedule(c, at: t); return }
                     // Blocked: `time` keeps the cycle the wait started (a woken core always finds its mail).
                     if cs.pointee.wait != -3 { cs.pointee.time = t }
                     if ready >= 0 {
@@ -101,9 +110,12 @@ extension MeshEngine {
                 }
 
             case .waitSends:
-                if ahead { reschedule(c, at: t); return }
+                if ahead && !waitSendsAhead { reschedule(c, at: t); return }
                 cs.pointee.pc += 1
-                if cs.pointee.rampIn > t { reschedule(c, at: cs.pointee.rampIn); return }
+                if cs.pointee.rampIn > t {
+                    if waitSendsAhead { t = cs.pointee.rampIn; continue }
+                    reschedule(c, at: cs.pointee.rampIn); return
+                }
 
             case .alloc(let label, let bytes):
                 if ahead && (bytes < 0 || Int(cs.pointee.sramNow) + bytes > sramLimit) { reschedule(c, at: t); return }

@@ -87,8 +87,7 @@ extension MeshEngine {
     }
 
     private func raisePeak(_ link: Int, _ queued: Int64) {
-        if peakQueue == nil { peakQueue = RawArray(repeating: 0, count: links.count) }
-        if queued > Int64(peakQueue![link]) { peakQueue![link] = Int32(clamping: queued) }
+        peakQueue.raise(link, to: Int32(clamping: queued))
     }
 
     /// A relay core re-sends a stored message through its injection ramp.

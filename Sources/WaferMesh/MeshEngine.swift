@@ -23,7 +23,8 @@ struct CoreState {
     var invocationStart: Int64
     var pc: Int32
     /// Colour a blocked core waits on; -1 running, -2 finished, -3 woken by a delivery,
-    /// -4 a send's issue overhead paid (the message starts on the next visit).
+    /// -4 − route: a send's issue overhead paid (the message starts on the next visit; -4 alone
+    /// when the route id is out of range, which the send then reports).
     var wait: Int32
     var mailHead: Int32
     var mailTail: Int32
@@ -90,10 +91,12 @@ public struct EngineStats: Sendable {
 ///
 /// How it runs fast (same events, same order, same results — see `EventQueue`, `step`, `eject`):
 /// state is struct-of-records in raw memory the engine owns (64 bytes per core, 16 per directed
-/// link, 8 per core of colour masks, 4 per link once a link has queued: ~137 B per core, ~100 MB
-/// for the full 750×994 fabric); events wait in a calendar queue; without per-event trace
-/// records a core runs ahead through ops private to it and message copies are mailed without
-/// delivery events; arithmetic may run on a second host thread (`numericsThreads`).
+/// link, 8 per core of colour masks, 4 per link in pages of 1024 links once one of them has
+/// queued: ~136 B per core, ~100 MB for the full 750×994 fabric); events wait in a calendar
+/// queue, and the run loop prefetches the state of events a few places ahead; without per-event
+/// trace records a core runs ahead through ops private to it (and receives whose mail is in) and
+/// message copies are mailed without delivery events;
+/// arithmetic may run on a second host thread (`numericsThreads`).
 public final class MeshEngine: TraceTotalsSource {
     public let spec: MeshSpec
     public let geometry: MeshGeometry
@@ -106,8 +109,8 @@ public final class MeshEngine: TraceTotalsSource {
     var queue = EventQueue()
     let cores: RawArray<CoreState>
     let links: RawArray<LinkState>
-    /// Per-link peak queue (wavelets), allocated when a link first queues.
-    var peakQueue: RawArray<Int32>?
+    /// Per-link peak queue (wavelets), in pages allocated when one of their links first queues.
+    var peakQueue: PagedPeaks
     /// High parts of link totals that overflowed 32 bits: `link * 2` busy, `link * 2 + 1` bytes.
     var linkCarries: [Int: Int64] = [:]
     /// Links touched since the totals were last handed to the recorder.
@@ -126,6 +129,15 @@ public final class MeshEngine: TraceTotalsSource {
     /// delivered, marked with the cycle its tail arrives (see `eject`), instead of in a delivery
     /// event at that cycle. With `full` detail every op and every delivery is its own event.
     let runsAhead: Bool
+    /// `runsAhead`, and no declared route relays (relays re-inject through their core's injection
+    /// ramp, so only then is the ramp private to the core's program): `waitSends` runs ahead of
+    /// the clock too (see `step`). Set by `run`.
+    var waitSendsAhead = false
+    /// `runsAhead`, and no arithmetic on a second thread: receives whose mail is in run ahead of
+    /// the clock (see `step`). Not with the worker: a receive right after a compute would settle
+    /// each core's work alone, and the batches it splits over two threads come from cores waiting
+    /// for their events. Set by `run`.
+    var receivesAhead = false
 
     // Kernel invocations.
     var invocationNames: [String] = []
@@ -181,6 +193,7 @@ public final class MeshEngine: TraceTotalsSource {
         let n = spec.coreCount
         cores = RawArray(repeating: .initial, count: n)
         links = RawArray(repeating: LinkState(free: 0, busy: 0, bytes: 0), count: n * 4)
+        peakQueue = PagedPeaks(count: n * 4)
         messages = MessagePool(carriesPayloads: payloadSlots != nil)
         deliveries = DeliveryPool(carriesPayloads: payloadSlots != nil)
         stepOffset = (1, -1, -spec.width, spec.width)
@@ -201,7 +214,7 @@ public final class MeshEngine: TraceTotalsSource {
         queue.free()
         cores.free()
         links.free()
-        peakQueue?.free()
+        peakQueue.free()
         messages.freeMemory()
         deliveries.freeMemory()
         ledger.freeMemory()
@@ -249,7 +262,7 @@ public final class MeshEngine: TraceTotalsSource {
     public var memoryBreakdown: [(name: String, bytes: Int)] {
         [("cores (\(MemoryLayout<CoreState>.stride) B each)", cores.allocatedBytes),
          ("links (\(MemoryLayout<LinkState>.stride) B each)", links.allocatedBytes),
-         ("link peak queues (4 B each, once a link queues)", peakQueue?.allocatedBytes ?? 0),
+         ("link peak queues (4 B each, in pages of 1024 once one queues)", peakQueue.allocatedBytes),
          ("colour masks (8 B a core)", routes.colourMaskBytes),
          ("routes and legs", routes.allocatedBytes - routes.colourMaskBytes),
          ("event queue", queue.allocatedBytes),
@@ -279,6 +292,8 @@ public final class MeshEngine: TraceTotalsSource {
             activeWorker?.flush()
             activeWorker = nil
         }
+        waitSendsAhead = runsAhead && !routes.hasRelays
+        receivesAhead = runsAhead && activeWorker == nil
         let n = geometry.coreCount
         var start = Int64.max
         for c in 0..<n { start = min(start, cores[c].time) }
@@ -289,6 +304,10 @@ public final class MeshEngine: TraceTotalsSource {
             queue.push(time: cores[c].time, Event(key: EventKind.core.key(UInt64(c)), slot: Int32(c)))
         }
         while let e = queue.pop() {
+            if prefetches {
+                if let a = queue.peek(Self.prefetchFar) { prefetchState(of: a) }
+                if let b = queue.peek(Self.prefetchNear) { prefetchNext(of: b) }
+            }
             let now = queue.now
             switch e.kind {
             case 0: counts.hopEvents += 1; hop(Int(e.slot), now: now)
@@ -301,6 +320,45 @@ public final class MeshEngine: TraceTotalsSource {
         for c in 0..<n where cores[c].wait >= 0 { blocked.append(c) }
         if let c = blocked.first {
             throw MeshError.deadlock("\(blocked.count) core(s) wait forever; first: core (\(geometry.x(of: c)),\(geometry.y(of: c))) on colour \(cores[c].wait) since cycle \(cores[c].time)")
+        }
+    }
+
+    /// How far ahead in the current event list the state of an event is prefetched, and (nearer)
+    /// the state its own state points at.
+    static let prefetchFar = 12, prefetchNear = 6
+    /// Off with `WAFERSCOPE_NO_PREFETCH=1` (for measurements; results are the same either way).
+    let prefetches = ProcessInfo.processInfo.environment["WAFERSCOPE_NO_PREFETCH"] == nil
+
+    /// First stage: the record an event works on (message, delivery or core).
+    @inline(__always) func prefetchState(of e: Event) {
+        let s = Int(e.slot)
+        switch e.kind {
+        case 0, 1: prefetch(messages.states.base + s)
+        case 2: prefetch(deliveries.states.base + s)
+        default: prefetch(cores.base + s)
+        }
+    }
+
+    /// Second stage (its record already prefetched): what the event will touch through it — a
+    /// hop's link or ejecting core, a core's oldest mail and the route of its pending send.
+    @inline(__always) func prefetchNext(of e: Event) {
+        let s = Int(e.slot)
+        switch e.kind {
+        case 0:
+            let ms = messages.states.base + s
+            let p = Int(ms.pointee.position)
+            if ms.pointee.hopsLeft > 0 {
+                prefetch(links.base + (p &* 4 &+ Int(ms.pointee.legInfo & 0xFF)))
+            } else {
+                prefetch(cores.base + p)
+            }
+        case 3:
+            let cs = cores.base + s
+            let d = cs.pointee.mailHead
+            if d >= 0 { prefetch(deliveries.states.base + Int(d)) }
+            let r = -4 &- Int(cs.pointee.wait)
+            if r >= 0 && r < routes.count { prefetch(routes.routes.base + r) }
+        default: break
         }
     }
 
@@ -324,7 +382,7 @@ public final class MeshEngine: TraceTotalsSource {
         guard linksDirty || hopsUnflushed != 0 else { return }
         for l in 0..<links.count {
             let s = links[l]
-            let peak = peakQueue?[l] ?? 0
+            let peak = peakQueue[l]
             guard s.busy != 0 || s.bytes != 0 || peak != 0 else { continue }
             var busy = Int64(s.busy), bytes = Int64(s.bytes)
             if !linkCarries.isEmpty {
@@ -334,7 +392,7 @@ public final class MeshEngine: TraceTotalsSource {
             recorder.addLinkTotals(l, busyCycles: busy, bytes: bytes, peakQueue: peak)
             links[l].busy = 0
             links[l].bytes = 0
-            peakQueue?[l] = 0
+            peakQueue.reset(l)
         }
         linkCarries.removeAll()
         recorder.addHopEvents(hopsUnflushed)

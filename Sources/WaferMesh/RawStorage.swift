@@ -111,3 +111,49 @@ struct RawArray<Element> {
 
     func free() { base.deallocate() }
 }
+
+/// Per-link peak queues (wavelets) in pages of 1024 links; a page is allocated, zeroed, when one
+/// of its links first queues. Links that never queue (most of them in many kernels) cost 8 bytes
+/// per 1024 of a page pointer.
+struct PagedPeaks {
+    static let pageBits = 10
+    static let pageSize = 1 << pageBits
+    private let pages: RawArray<UnsafeMutablePointer<Int32>?>
+    private(set) var pageCount = 0
+
+    init(count: Int) {
+        pages = RawArray(repeating: nil, count: (count + Self.pageSize - 1) >> Self.pageBits)
+    }
+
+    /// The peak of link `i` (0 when its page was never allocated).
+    @inline(__always) subscript(i: Int) -> Int32 {
+        guard let p = pages[i >> Self.pageBits] else { return 0 }
+        return p[i & (Self.pageSize - 1)]
+    }
+
+    /// Raises the peak of link `i` to `v` if that is higher.
+    @inline(__always) mutating func raise(_ i: Int, to v: Int32) {
+        let page = pages.base + (i >> Self.pageBits)
+        if page.pointee == nil {
+            let p = UnsafeMutablePointer<Int32>.allocate(capacity: Self.pageSize)
+            p.initialize(repeating: 0, count: Self.pageSize)
+            page.pointee = p
+            pageCount += 1
+        }
+        let slot = page.pointee! + (i & (Self.pageSize - 1))
+        if v > slot.pointee { slot.pointee = v }
+    }
+
+    /// Sets the peak of link `i` back to 0.
+    @inline(__always) func reset(_ i: Int) {
+        if let p = pages[i >> Self.pageBits] { p[i & (Self.pageSize - 1)] = 0 }
+    }
+
+    /// Bytes held: the page table and the pages allocated.
+    var allocatedBytes: Int { pages.allocatedBytes + pageCount * Self.pageSize * MemoryLayout<Int32>.stride }
+
+    func free() {
+        for i in 0..<pages.count { pages[i]?.deallocate() }
+        pages.free()
+    }
+}

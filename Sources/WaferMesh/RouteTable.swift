@@ -71,6 +71,8 @@ final class RouteTable {
     private let colourMask: RawArray<UInt64>
     /// Colours ≥ 64 touching each core (rare).
     private var wideColours: [Int32: Set<Int32>] = [:]
+    /// Some declared route has a leg ending in a relay.
+    private(set) var hasRelays = false
     /// Routes were declared since the last `coloursChecked()`.
     private(set) var coloursChanged = false
 
@@ -127,6 +129,7 @@ final class RouteTable {
                 touch(geometry.core(x: x, y: y), colour: c)
             }
         }
+        if newLegs.contains(where: { $0.relayAtEnd }) { hasRelays = true }
         let id = Int32(routes.count)
         let first = Int32(legs.count)
         for leg in newLegs {
