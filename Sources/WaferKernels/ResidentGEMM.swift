@@ -80,6 +80,8 @@ public struct ResidentGEMM: MeshProgram {
         /// The plans' op tables, read through views (no reference counting on the hot path).
         let tables: [LineOpTable]
         let views: UnsafeMutablePointer<LineOpView>
+        /// `.gemmt`: the ReduceAdd's buffers the plans receive into (every use must pass these).
+        let reduceSlots: (acc: Int32, incoming: Int32, staging: Int32)
 
         /// Declares the routes on `engine`.
         ///
@@ -93,6 +95,7 @@ public struct ResidentGEMM: MeshProgram {
                 throw KernelError.shape("a resident GEMM needs a square grid, not \(grid.cols)x\(grid.rows)")
             }
             let p = grid.rows
+            reduceSlots = slots
             self.form = form
             self.grid = grid
             side = p
@@ -212,6 +215,8 @@ public struct ResidentGEMM: MeshProgram {
     ///   - product: the real arithmetic (nil for timing-only runs).
     public init(routes: Routes, engine: MeshEngine, slots: Slots, tiles: Tiles, invocation: Int32, label: String,
                 product: Product?) {
+        precondition(routes.form == .meshgemm || (slots.acc, slots.incoming, slots.staging) == routes.reduceSlots,
+                     "a GEMM-T use must pass the ReduceAdd slots its routes were declared with")
         self.routes = routes
         side = routes.side
         self.slots = slots

@@ -78,8 +78,11 @@ public enum StagePlanner {
 /// one hop east and the next stage's first core multicasts it east along its row. Otherwise (the
 /// next stage starts a new band) row i hands over from column i mod cols straight to the same
 /// column of the next stage (XY route; the rows' routes use different rows and columns, so they
-/// share no link while rows ≤ cols), and that core multicasts west and east along its row.
-/// Colours 20 (hand-over), 21 (east), 22 (west).
+/// share no link while rows ≤ cols; with more rows than columns, rows i and i + cols meet on one
+/// column), and that core multicasts west and east along its row. Colours: 20 for the one-hop
+/// hand-over, 23 for the hand-over into a new band (it passes routers where a one-hop hand-over
+/// on colour 20 ends, and a router holds one setting per colour), 21 east, 22 west: with decode's
+/// 0–19, at most 24 per core.
 struct HandOverProgram: MeshProgram {
     let from: KernelGrid
     let to: KernelGrid
@@ -91,7 +94,9 @@ struct HandOverProgram: MeshProgram {
     let west: [Int32]       // per row: multicast west of the receiver (−1: none)
     let invocation: Int32
     let elementBytes: Int
-    static let colourDirect: Int32 = 20, colourEast: Int32 = 21, colourWest: Int32 = 22
+    static let colourAdjacent: Int32 = 20, colourEast: Int32 = 21, colourWest: Int32 = 22, colourBand: Int32 = 23
+    /// The hand-over's colour: `colourAdjacent` or `colourBand`.
+    let colourDirect: Int32
 
     init(engine: MeshEngine, from: KernelGrid, to: KernelGrid, layout: DecodeLayout, invocation: Int32) throws {
         self.from = from
@@ -100,13 +105,14 @@ struct HandOverProgram: MeshProgram {
         self.invocation = invocation
         elementBytes = engine.spec.elementBytes
         let adjacent = to.y0 == from.y0 && to.x0 == from.x0 + from.cols
+        colourDirect = adjacent ? Self.colourAdjacent : Self.colourBand
         let shared = min(from.cols, to.cols)
         var sendColumn: [Int] = [], receiveColumn: [Int] = [], direct: [Int32] = [], east: [Int32] = [], west: [Int32] = []
         for i in 0..<from.rows {
             let s = adjacent ? from.cols - 1 : i % shared, r = adjacent ? 0 : i % shared
             sendColumn.append(s)
             receiveColumn.append(r)
-            direct.append(try engine.routeXY(from: from.core(px: s, py: i), to: to.core(px: r, py: i), colour: Int(Self.colourDirect)))
+            direct.append(try engine.routeXY(from: from.core(px: s, py: i), to: to.core(px: r, py: i), colour: Int(colourDirect)))
             let receiver = to.core(px: r, py: i)
             east.append(r < to.cols - 1 ? try engine.route(from: receiver, colour: Int(Self.colourEast),
                                                            legs: [RouteLeg(.east, to.cols - 1 - r, deliverAlong: true)]) : -1)
@@ -129,7 +135,7 @@ struct HandOverProgram: MeshProgram {
             let bytes = max(1, layout.dRange[py].count) * elementBytes
             let r = receiveColumn[py]
             if px == r {
-                ops = [.begin(invocation: invocation), .recv(colour: Self.colourDirect, buffer: DecodeSlot.x)]
+                ops = [.begin(invocation: invocation), .recv(colour: colourDirect, buffer: DecodeSlot.x)]
                 if east[py] >= 0 { ops.append(.send(route: east[py], bytes: bytes, buffer: DecodeSlot.x)) }
                 if west[py] >= 0 { ops.append(.send(route: west[py], bytes: bytes, buffer: DecodeSlot.x)) }
                 ops.append(.end(invocation: invocation))

@@ -35,7 +35,8 @@ final class PrefillRoutes: @unchecked Sendable {
 
 /// How `MeshDecoder.generate` runs the prompt.
 public enum PrefillMode: String, CaseIterable, Sendable {
-    /// MeshGEMM prefill when the placement allows it (`meshGEMMPrefillProblem` is nil), else token steps.
+    /// MeshGEMM prefill when the placement allows it (`meshGEMMPrefillProblem` is nil) and the
+    /// prompt is long enough to gain from it (`MeshDecoder.resolvedPrefill`), else token steps.
     case auto
     /// The whole prompt at once with MeshGEMM and GEMM-T (an error when the placement does not allow it).
     case meshgemm

@@ -7,7 +7,7 @@ import WaferTrace
 /// A LLaMA model resident on the mesh, generating tokens one decode step at a time.
 ///
 /// Set-up places every layer's weights on one decode grid — or, when they do not fit, on several
-/// equally tall grids side by side (pipeline stages, see `StagePlanner`) — accounted against SRAM,
+/// equally tall grids in row-major bands (pipeline stages, see `StagePlanner`) — accounted against SRAM,
 /// and declares the K-tree routes of the two reduce axes, the KV-shift routes and the stage
 /// hand-over routes once. Each step runs one `PhaseProgram` per layer on its stage's grid, hands
 /// the residual stream from stage to stage over the mesh, and runs the LM head on the last stage.
@@ -77,7 +77,7 @@ public final class MeshDecoder {
     /// (`projectsUnpipelinedPrefill` says when).
     public var projectedCycles: (prefill: Int64, decodePerToken: Double) {
         let total = stages.last!.layers.upperBound
-        let simulated = min(simulatedLayers ?? total, total)
+        let simulated = max(1, min(simulatedLayers ?? total, total))
         let scale = Double(total) / Double(simulated) - 1
         let decodeSteps = decodeStepEnds.count
         let measuredDecode = decodeSteps > 0 ? Double(decodeStepEnds.last! - prefillEndCycle) / Double(decodeSteps) : 0
@@ -289,32 +289,34 @@ public final class MeshDecoder {
         try engine.run(program)
     }
 
-    /// Feeds `prompt`, then generates greedily until `maxTokens` or `eos`.
-    ///
-    /// - Parameters:
-    ///   - prefill: how the prompt runs (`.auto`: MeshGEMM when the placement allows it).
-    ///   - onToken: called with each generated token as soon as it exists.
-    /// - Returns: the generated tokens (timing-only runs generate `maxTokens` copies of token 0's id
-    ///   placeholder, since there are no logits to choose from).
     /// How `generate` will run a prompt of `promptTokens` tokens: `.auto` becomes `.meshgemm` when
-    /// the placement allows it and the prompt has at least half as many tokens as the grid has
+    /// the placement allows it and the prompt has at least a third as many tokens as the grid has
     /// rows, `.steps` otherwise.
     ///
     /// A MeshGEMM prefill costs P compute–shift steps per GEMM whatever the prompt length (while
     /// rows hold one token or none), token steps cost one decode step per token. Measured on
     /// SmolLM2 on 96² WSE-2: 9.59 M cycles for 16 tokens and 9.60 M for 48 with MeshGEMM, 5.1 M
-    /// and 15.3 M through token steps, so the crossover sits near P/3 tokens; P/2 keeps `auto` on
-    /// the faster side of it.
+    /// and 15.3 M through token steps (≈ 0.32 M a token), so they meet near 30 tokens ≈ P/3.
     public func resolvedPrefill(_ mode: PrefillMode, promptTokens: Int) -> PrefillMode {
         switch mode {
         case .meshgemm, .steps: return mode
-        case .auto: return meshGEMMPrefillProblem == nil && 2 * promptTokens >= grid.rows ? .meshgemm : .steps
+        case .auto: return meshGEMMPrefillProblem == nil && 3 * promptTokens >= grid.rows ? .meshgemm : .steps
         }
     }
+
+    /// Feeds `prompt`, then generates greedily until `maxTokens` or `eos`.
+    ///
+    /// - Parameters:
+    ///   - prefill: how the prompt runs (see `resolvedPrefill`).
+    ///   - onToken: called with each generated token as soon as it exists.
+    /// - Returns: the generated tokens (timing-only runs generate `maxTokens` copies of token 0's id
+    ///   placeholder, since there are no logits to choose from).
 
     public func generate(prompt: [Int], maxTokens: Int, eos: Int?, prefill: PrefillMode = .auto,
                          onToken: (Int) -> Void = { _ in }) throws -> [Int] {
         guard !prompt.isEmpty else { throw KernelError.shape("the prompt is empty") }
+        if let n = simulatedLayers, n < 1 { throw KernelError.shape("simulatedLayers must be at least 1, got \(n)") }
+        layerCycles = [:]
         var logits: [Float]?
         if resolvedPrefill(prefill, promptTokens: prompt.count) == .meshgemm {
             logits = try self.prefill(prompt: prompt)

@@ -21,7 +21,7 @@ struct GenerateCommand: ParsableCommand {
         the LM head. The prompt runs all at once with MeshGEMM (activations tokens-along-Y, \
         embedding-along-X; QKV, P·V and gate|up as MeshGEMMs, Q·Kᵀ, O and down as GEMM-Ts against the \
         resident tiles) when the grid is square, holds every layer, the KV policy is shift and the \
-        prompt has at least half as many tokens as the grid has rows (--prefill meshgemm forces it); \
+        prompt has at least a third as many tokens as the grid has rows (--prefill meshgemm forces it); \
         otherwise, or with --prefill steps, through the per-token programs. --timing-only runs a \
         model shape without weights (--config smollm2-135m, llama3-8b, llama2-13b); with \
         --simulate-layers N only the first N layers run and the times are projected to all.
@@ -45,7 +45,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "KV cache placement: shift (spread over all rows) or concat (append on the last row).")
     var policy: KVPolicy = .shift
 
-    @Option(help: "How the prompt runs: auto (meshgemm when the placement allows it and the prompt has at least half as many tokens as the grid has rows; below that token steps are faster), meshgemm, or steps (one decode step per token).")
+    @Option(help: "How the prompt runs: auto (meshgemm when the placement allows it and the prompt has at least a third as many tokens as the grid has rows, about where it gets faster than token steps), meshgemm, or steps (one decode step per token).")
     var prefill: PrefillMode = .auto
 
     @Option(help: "K-tree groups per reduce line (default ≈ √side).")
@@ -163,6 +163,8 @@ struct GenerateCommand: ParsableCommand {
         let text = tokenizer?.decode(generated) ?? ""
         rec.metadata["prefillCycles"] = "\(prefillCycles)"
         rec.metadata["decodeCyclesPerToken"] = "\(decodePerToken)"
+        rec.metadata["simulatedLayers"] = "\(simulateLayers ?? cfg.layerCount)"
+        rec.metadata["cyclesProjected"] = "\(simulateLayers.map { $0 < cfg.layerCount } ?? false)"
         rec.metadata["prefill"] = decoder.prefillUsed?.rawValue ?? ""
         rec.metadata["tokens"] = generated.map(String.init).joined(separator: ",")
         let t = try rec.finish()

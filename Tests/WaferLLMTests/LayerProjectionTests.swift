@@ -30,6 +30,8 @@ final class LayerProjectionTests: XCTestCase {
             for n in [1, 2] {
                 let part = try run(mode, simulated: n)
                 XCTAssertEqual(part.layerCycles["decode"]?.layers, n * steps)
+                // MeshGEMM: one run per layer for the whole prompt; steps: one per layer and token.
+                XCTAssertEqual(part.layerCycles["prefill"]?.layers, mode == .meshgemm ? n : n * 9)
                 XCTAssertLessThan(part.prefillEndCycle, full.prefillEndCycle, "fewer layers ran")
                 let p = part.projectedCycles, f = full.projectedCycles
                 let prefillError = abs(Double(p.prefill - f.prefill)) / Double(f.prefill)

@@ -76,9 +76,10 @@ final class MeshPrefillTests: XCTestCase {
         XCTAssertNoThrow(try wide.generate(prompt: [1, 2], maxTokens: 1, eos: nil))
         XCTAssertEqual(wide.prefillUsed, .steps)
         let (square, _) = try makeDecoder(decoderSpec(3, 3), config: tinyConfig, weights: nil, policy: .shift)
-        // .auto picks MeshGEMM from half the rows' worth of tokens (below that token steps are faster).
-        XCTAssertEqual(square.resolvedPrefill(.auto, promptTokens: 1), .steps)
-        XCTAssertEqual(square.resolvedPrefill(.auto, promptTokens: 2), .meshgemm)
+        // .auto picks MeshGEMM from a third of the rows' worth of tokens (about where it gets faster).
+        let (six, _) = try makeDecoder(decoderSpec(6, 6), config: tinyConfig, weights: nil, policy: .shift)
+        XCTAssertEqual(six.resolvedPrefill(.auto, promptTokens: 1), .steps)
+        XCTAssertEqual(six.resolvedPrefill(.auto, promptTokens: 2), .meshgemm)
         XCTAssertEqual(square.resolvedPrefill(.steps, promptTokens: 9), .steps)
         XCTAssertEqual(wide.resolvedPrefill(.auto, promptTokens: 9), .steps)
         try square.prefill(prompt: [1, 2])

@@ -61,11 +61,13 @@ final class StagePlacementTests: XCTestCase {
         engine.finishRecording()
         let trace = try rec.finish()
         XCTAssertTrue(trace.violations.isEmpty, "\(trace.violations.prefix(2))")
-        let handOver = trace.messages.filter { $0.colour == 20 }
-        XCTAssertEqual(handOver.count, 2 * 3 * 4, "two hand-overs, one message per row per token")
-        // (5, i) → (3, i) is adjacent: 1 hop. (3 + i, i) → (i, 3 + i): 3 west + 3 south.
-        XCTAssertEqual(handOver.filter { $0.hops == 1 }.count, 3 * 4)
-        XCTAssertEqual(handOver.filter { $0.hops == 6 }.count, 3 * 4)
+        // (2, i) → (3, i) is adjacent: 1 hop on colour 20. (3 + i, i) → (i, 3 + i) crosses into the
+        // next band on its own colour 23: 3 west + 3 south.
+        let adjacent = trace.messages.filter { $0.colour == 20 }, band = trace.messages.filter { $0.colour == 23 }
+        XCTAssertEqual(adjacent.count, 3 * 4, "one message per row per token")
+        XCTAssertTrue(adjacent.allSatisfy { $0.hops == 1 })
+        XCTAssertEqual(band.count, 3 * 4)
+        XCTAssertTrue(band.allSatisfy { $0.hops == 6 })
         XCTAssertGreaterThan(trace.messages.filter { $0.colour == 22 }.count, 0, "multicast west from the receiving column")
     }
 
