@@ -62,6 +62,17 @@ public struct RingGEMM: MeshProgram {
     var left: [Int32], right: [Int32], up: [Int32]
     // Credit routes: to the ring successor along X and Y, and (rows aligning towards the successor) to the predecessor.
     var creditRight: [Int32], creditDown: [Int32], creditLeft: [Int32]
+    /// Per core of the square: the colours it receives on, worked out once (the op function is on
+    /// the engine's hot path: no modulo or ring lookups per op).
+    var receives: [Receives]
+
+    /// The colours one core receives on.
+    struct Receives {
+        /// Compute–shift steps: credits from the row and column predecessors, data from the successors.
+        var creditX: Int32 = 0, creditY: Int32 = 0, dataX: Int32 = 0, dataY: Int32 = 0
+        /// Alignment: the target's credit and the incoming A tile.
+        var alignCredit: Int32 = 0, alignData: Int32 = 0
+    }
 
     /// Declares the routes on `engine`; with payloads, scatters `a` and `b` into the cores' buffers.
     public init(_ variant: Variant, engine: MeshEngine, grid full: KernelGrid, shape: GEMMShape,
@@ -89,6 +100,7 @@ public struct RingGEMM: MeshProgram {
         creditRight = Array(repeating: -1, count: p * p)
         creditDown = Array(repeating: -1, count: p * p)
         creditLeft = Array(repeating: -1, count: p * p)
+        receives = Array(repeating: Receives(), count: p * p)
         guard p > 1 else { try scatter(engine, a, b); return }
         for bigI in 0..<p {
             for bigJ in 0..<p {
@@ -106,10 +118,19 @@ public struct RingGEMM: MeshProgram {
                                                       colour: colour(base: 12, senderIndex: bigJ, step: 1), source: src)
                 creditDown[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + 1) % p]),
                                                      colour: colour(base: 16, senderIndex: bigI, step: 1), source: src)
-                if alignRounds(row: bigI).towardsSuccessor {
+                let towards = alignRounds(row: bigI).towardsSuccessor
+                if towards {
                     creditLeft[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
                                                          colour: colour(base: 20, senderIndex: bigJ, step: -1), source: src)
                 }
+                let target = towards ? (bigJ + 1) % p : (bigJ + p - 1) % p, from = towards ? (bigJ + p - 1) % p : (bigJ + 1) % p
+                receives[idx] = Receives(
+                    creditX: Int32(colour(base: 12, senderIndex: (bigJ + p - 1) % p, step: 1)),
+                    creditY: Int32(colour(base: 16, senderIndex: (bigI + p - 1) % p, step: 1)),
+                    dataX: Int32(colour(base: 0, senderIndex: (bigJ + 1) % p, step: -1)),
+                    dataY: Int32(colour(base: 8, senderIndex: (bigI + 1) % p, step: -1)),
+                    alignCredit: Int32(towards ? colour(base: 20, senderIndex: target, step: -1) : colour(base: 12, senderIndex: target, step: 1)),
+                    alignData: Int32(colour(base: towards ? 4 : 0, senderIndex: from, step: towards ? 1 : -1)))
             }
         }
         try scatter(engine, a, b)
@@ -159,7 +180,7 @@ public struct RingGEMM: MeshProgram {
     public func op(core: Int, pc: Int) -> MeshOp? {
         guard let (px, py) = grid.offsets(of: core) else { return nil }
         let idx = py * side + px
-        let bigI = inverse[py], bigJ = inverse[px]
+        let bigI = inverse[py]
         let aBytes = mt * kt * elementBytes, bBytes = kt * nt * elementBytes, cBytes = mt * nt * elementBytes
         let creditBytes = 4   // one wavelet
         var pc = pc
@@ -177,17 +198,14 @@ public struct RingGEMM: MeshProgram {
         let (rounds, towardsSuccessor) = side > 1 ? alignRounds(row: bigI) : (0, false)
         if pc < 4 * rounds {
             let r = pc / 4
-            let from = towardsSuccessor ? (bigJ + side - 1) % side : (bigJ + 1) % side
             switch pc % 4 {
             case 0:
                 // The target's spare buffer is free again once it has passed on the previous round.
                 guard r >= 1 else { return .nop }
-                let target = towardsSuccessor ? (bigJ + 1) % side : (bigJ + side - 1) % side
-                return .recv(colour: Int32(towardsSuccessor ? colour(base: 20, senderIndex: target, step: -1)
-                                                            : colour(base: 12, senderIndex: target, step: 1)), buffer: -1)
+                return .recv(colour: receives[idx].alignCredit, buffer: -1)
             case 1: return .send(route: towardsSuccessor ? right[idx] : left[idx], bytes: aBytes, buffer: 0)
             case 2:
-                return .recv(colour: Int32(colour(base: towardsSuccessor ? 4 : 0, senderIndex: from, step: towardsSuccessor ? 1 : -1)), buffer: 0)
+                return .recv(colour: receives[idx].alignData, buffer: 0)
             default:
                 guard r < rounds - 1 else { return .nop }
                 return .send(route: towardsSuccessor ? creditLeft[idx] : creditRight[idx], bytes: creditBytes, buffer: -1)
@@ -200,13 +218,13 @@ public struct RingGEMM: MeshProgram {
             let s = pc / 9, r = pc % 9
             let last = s == side - 1
             switch r {
-            case 0: return s >= 1 && !last ? .recv(colour: Int32(colour(base: 12, senderIndex: (bigJ + side - 1) % side, step: 1)), buffer: -1) : .nop
-            case 1: return s >= 1 && !last ? .recv(colour: Int32(colour(base: 16, senderIndex: (bigI + side - 1) % side, step: 1)), buffer: -1) : .nop
+            case 0: return s >= 1 && !last ? .recv(colour: receives[idx].creditX, buffer: -1) : .nop
+            case 1: return s >= 1 && !last ? .recv(colour: receives[idx].creditY, buffer: -1) : .nop
             case 2: return last ? .nop : .send(route: left[idx], bytes: aBytes, buffer: 0)
             case 3: return last ? .nop : .send(route: up[idx], bytes: bBytes, buffer: 1)
             case 4: return .compute(macs: mt * kt * nt, label: label, work: 0)
-            case 5: return last ? .nop : .recv(colour: Int32(colour(base: 0, senderIndex: (bigJ + 1) % side, step: -1)), buffer: 0)
-            case 6: return last ? .nop : .recv(colour: Int32(colour(base: 8, senderIndex: (bigI + 1) % side, step: -1)), buffer: 1)
+            case 5: return last ? .nop : .recv(colour: receives[idx].dataX, buffer: 0)
+            case 6: return last ? .nop : .recv(colour: receives[idx].dataY, buffer: 1)
             case 7: return s < side - 2 ? .send(route: creditRight[idx], bytes: creditBytes, buffer: -1) : .nop
             default: return s < side - 2 ? .send(route: creditDown[idx], bytes: creditBytes, buffer: -1) : .nop
             }
