@@ -112,25 +112,7 @@ final class EngineEquivalenceTests: XCTestCase {
     func testRunningAheadGivesTheTotalsOfSteppingOpByOp() throws {
         var overheadSpec = try MeshSpec.wse2.subgrid(width: 9, height: 7)
         overheadSpec.relayLatencyCycles = 5
-        for spec in [overheadSpec, MeshSpec.tiny] {
-            for seed in 1...4 as ClosedRange<UInt64> {
-                var traces: [TraceDetail: Trace] = [:]
-                for detail in [TraceDetail.full, .kernel, .summary] {
-                    traces[detail] = try simulate(spec, detail: detail) { try Self.randomProgram($0, seed: seed, rounds: 3) }
-                }
-                let full = traces[.full]!
-                for detail in [TraceDetail.kernel, .summary] {
-                    let t = traces[detail]!
-                    let what = "\(spec.name) seed \(seed) \(detail)"
-                    XCTAssertEqual(t.summary, full.summary, what)
-                    XCTAssertEqual(t.linkTotals, full.linkTotals, what)
-                    XCTAssertEqual(t.coreTotals, full.coreTotals, what)
-                    XCTAssertEqual(t.kernels, full.kernels, what)
-                    XCTAssertEqual(t.spans, full.spans.filter { $0.kind == .kernel }, "kernel spans in the same order: \(what)")
-                }
-                XCTAssertGreaterThan(full.summary.messages, 0)
-            }
-        }
+        try assertDetailsAgree(specs: [overheadSpec, MeshSpec.tiny], seeds: 1...4) { try Self.randomProgram($0, seed: $1, rounds: 3) }
         // Running ahead does skip events (so the comparison above is not vacuous).
         var coreEvents: [Int64] = []
         for detail in [TraceDetail.full, .summary] {

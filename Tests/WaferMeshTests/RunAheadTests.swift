@@ -50,25 +50,7 @@ final class RunAheadTests: XCTestCase {
 
     func testReceivesAndWaitSendsAheadGiveTheTimingsOfSteppingOpByOp() throws {
         let overheadSpec = try MeshSpec.wse2.subgrid(width: 8, height: 6)
-        for spec in [overheadSpec, MeshSpec.tiny] {
-            for seed in 1...4 as ClosedRange<UInt64> {
-                var traces: [TraceDetail: Trace] = [:]
-                for detail in [TraceDetail.full, .kernel, .summary] {
-                    traces[detail] = try simulate(spec, detail: detail) { try Self.roundsProgram($0, seed: seed, rounds: 4) }
-                }
-                let full = traces[.full]!
-                for detail in [TraceDetail.kernel, .summary] {
-                    let t = traces[detail]!
-                    let what = "\(spec.name) seed \(seed) \(detail)"
-                    XCTAssertEqual(t.summary, full.summary, what)
-                    XCTAssertEqual(t.linkTotals, full.linkTotals, what)
-                    XCTAssertEqual(t.coreTotals, full.coreTotals, what)
-                    XCTAssertEqual(t.kernels, full.kernels, what)
-                    XCTAssertEqual(t.spans, full.spans.filter { $0.kind == .kernel }, "kernel spans in the same order: \(what)")
-                }
-                XCTAssertGreaterThan(full.summary.messages, 0)
-            }
-        }
+        try assertDetailsAgree(specs: [overheadSpec, MeshSpec.tiny], seeds: 1...4) { try Self.roundsProgram($0, seed: $1, rounds: 4) }
     }
 
     /// The fast paths are taken: summary detail needs fewer core events than full detail, and

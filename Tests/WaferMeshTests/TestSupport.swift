@@ -1,3 +1,4 @@
+import XCTest
 import WaferMesh
 import WaferSpec
 import WaferTrace
@@ -37,3 +38,31 @@ extension MeshGeometry {
 }
 
 func core(_ x: Int, _ y: Int, _ g: MeshGeometry = .tiny) -> Int { g.core(x: x, y: y) }
+
+/// Runs the program `build` makes for each spec and seed at full, kernel and summary detail, and
+/// checks that the coarser details give full detail's summary, totals, kernels and kernel spans
+/// (the engine's fast paths at kernel and summary detail must not change any timing).
+func assertDetailsAgree(specs: [MeshSpec], seeds: ClosedRange<UInt64>,
+                        _ build: (MeshEngine, UInt64) throws -> ScriptProgram,
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+    for spec in specs {
+        for seed in seeds {
+            var traces: [TraceDetail: Trace] = [:]
+            for detail in [TraceDetail.full, .kernel, .summary] {
+                traces[detail] = try simulate(spec, detail: detail) { try build($0, seed) }
+            }
+            let full = traces[.full]!
+            for detail in [TraceDetail.kernel, .summary] {
+                let t = traces[detail]!
+                let what = "\(spec.name) seed \(seed) \(detail)"
+                XCTAssertEqual(t.summary, full.summary, what, file: file, line: line)
+                XCTAssertEqual(t.linkTotals, full.linkTotals, what, file: file, line: line)
+                XCTAssertEqual(t.coreTotals, full.coreTotals, what, file: file, line: line)
+                XCTAssertEqual(t.kernels, full.kernels, what, file: file, line: line)
+                XCTAssertEqual(t.spans, full.spans.filter { $0.kind == .kernel }, "kernel spans in the same order: \(what)",
+                               file: file, line: line)
+            }
+            XCTAssertGreaterThan(full.summary.messages, 0, file: file, line: line)
+        }
+    }
+}
