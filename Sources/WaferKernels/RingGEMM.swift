@@ -53,25 +53,31 @@ public struct RingGEMM: MeshProgram {
     /// Tile sizes (padded).
     public let mt: Int, kt: Int, nt: Int
     let order: [Int]
-    let inverse: [Int]
     let invocation: Int32
     let label: Int32
     let labels: (a: Int32, a2: Int32, b: Int32, b2: Int32, c: Int32)
     let elementBytes: Int
-    // Per core of the square (index py * side + px): route ids.
-    var left: [Int32], right: [Int32], up: [Int32]
-    // Credit routes: to the ring successor along X and Y, and (rows aligning towards the successor) to the predecessor.
-    var creditRight: [Int32], creditDown: [Int32], creditLeft: [Int32]
-    /// Per core of the square: the colours it receives on, worked out once (the op function is on
-    /// the engine's hot path: no modulo or ring lookups per op).
-    var receives: [Receives]
+    /// Per core of the square (index py * side + px): its routes, the colours it receives on and
+    /// how its row aligns, worked out once at set-up (the op function is on the engine's hot path:
+    /// one record read, no modulo or ring lookups per op).
+    var plans: [CorePlan]
+    /// Tile bytes and the local GEMM's MACs (per op, precomputed).
+    let aBytes: Int, bBytes: Int, cBytes: Int, tileMACs: Int
 
-    /// The colours one core receives on.
-    struct Receives {
+    /// What one core sends on and receives on.
+    struct CorePlan {
+        /// Routes: data to the ring predecessor along X (`left`) and Y (`up`); alignment data to
+        /// the successor along X (`right`, rows aligning that way); credits to the successors
+        /// along X and Y and (alignment towards the successor) to the predecessor.
+        var left: Int32 = -1, right: Int32 = -1, up: Int32 = -1
+        var creditRight: Int32 = -1, creditDown: Int32 = -1, creditLeft: Int32 = -1
         /// Compute–shift steps: credits from the row and column predecessors, data from the successors.
         var creditX: Int32 = 0, creditY: Int32 = 0, dataX: Int32 = 0, dataY: Int32 = 0
         /// Alignment: the target's credit and the incoming A tile.
         var alignCredit: Int32 = 0, alignData: Int32 = 0
+        /// Alignment rounds of the core's row, and whether they go towards the ring successor.
+        var alignRounds: Int32 = 0
+        var towardsSuccessor = false
     }
 
     /// Declares the routes on `engine`; with payloads, scatters `a` and `b` into the cores' buffers.
@@ -86,7 +92,6 @@ public struct RingGEMM: MeshProgram {
         side = p
         mt = ceilDiv(shape.m, p); kt = ceilDiv(shape.k, p); nt = ceilDiv(shape.n, p)
         order = variant == .meshgemm ? RingOrder.interleaved(p) : RingOrder.plain(p)
-        inverse = RingOrder.inverse(order)
         elementBytes = engine.spec.elementBytes
         invocation = engine.invocation(name: variant.rawValue, params: [
             "kernel": "gemm", "algorithm": variant.rawValue, "m": "\(shape.m)", "k": "\(shape.k)", "n": "\(shape.n)",
@@ -94,43 +99,42 @@ public struct RingGEMM: MeshProgram {
         ])
         label = engine.label("\(variant.rawValue) tile gemm")
         labels = (engine.label("A tile"), engine.label("A next"), engine.label("B tile"), engine.label("B next"), engine.label("C tile"))
-        left = Array(repeating: -1, count: p * p)
-        right = Array(repeating: -1, count: p * p)
-        up = Array(repeating: -1, count: p * p)
-        creditRight = Array(repeating: -1, count: p * p)
-        creditDown = Array(repeating: -1, count: p * p)
-        creditLeft = Array(repeating: -1, count: p * p)
-        receives = Array(repeating: Receives(), count: p * p)
+        aBytes = mt * kt * elementBytes; bBytes = kt * nt * elementBytes; cBytes = mt * nt * elementBytes
+        tileMACs = mt * kt * nt
+        plans = Array(repeating: CorePlan(), count: p * p)
         guard p > 1 else { try scatter(engine, a, b); return }
         for bigI in 0..<p {
             for bigJ in 0..<p {
                 let idx = order[bigI] * p + order[bigJ]
                 let src = grid.core(px: order[bigJ], py: order[bigI])
-                left[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
+                let (rounds, towards) = alignRounds(row: bigI)
+                var plan = CorePlan()
+                plan.alignRounds = Int32(rounds)
+                plan.towardsSuccessor = towards
+                plan.left = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
                                                colour: colour(base: 0, senderIndex: bigJ, step: -1), source: src)
-                if alignRounds(row: bigI).towardsSuccessor {
-                    right[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + 1) % p], order[bigI]),
+                if towards {
+                    plan.right = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + 1) % p], order[bigI]),
                                                     colour: colour(base: 4, senderIndex: bigJ, step: 1), source: src)
                 }
-                up[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + p - 1) % p]),
+                plan.up = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + p - 1) % p]),
                                              colour: colour(base: 8, senderIndex: bigI, step: -1), source: src)
-                creditRight[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + 1) % p], order[bigI]),
+                plan.creditRight = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + 1) % p], order[bigI]),
                                                       colour: colour(base: 12, senderIndex: bigJ, step: 1), source: src)
-                creditDown[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + 1) % p]),
+                plan.creditDown = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[bigJ], order[(bigI + 1) % p]),
                                                      colour: colour(base: 16, senderIndex: bigI, step: 1), source: src)
-                let towards = alignRounds(row: bigI).towardsSuccessor
                 if towards {
-                    creditLeft[idx] = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
+                    plan.creditLeft = try Self.ringRoute(engine, grid, from: (order[bigJ], order[bigI]), to: (order[(bigJ + p - 1) % p], order[bigI]),
                                                          colour: colour(base: 20, senderIndex: bigJ, step: -1), source: src)
                 }
                 let target = towards ? (bigJ + 1) % p : (bigJ + p - 1) % p, from = towards ? (bigJ + p - 1) % p : (bigJ + 1) % p
-                receives[idx] = Receives(
-                    creditX: Int32(colour(base: 12, senderIndex: (bigJ + p - 1) % p, step: 1)),
-                    creditY: Int32(colour(base: 16, senderIndex: (bigI + p - 1) % p, step: 1)),
-                    dataX: Int32(colour(base: 0, senderIndex: (bigJ + 1) % p, step: -1)),
-                    dataY: Int32(colour(base: 8, senderIndex: (bigI + 1) % p, step: -1)),
-                    alignCredit: Int32(towards ? colour(base: 20, senderIndex: target, step: -1) : colour(base: 12, senderIndex: target, step: 1)),
-                    alignData: Int32(colour(base: towards ? 4 : 0, senderIndex: from, step: towards ? 1 : -1)))
+                plan.creditX = Int32(colour(base: 12, senderIndex: (bigJ + p - 1) % p, step: 1))
+                plan.creditY = Int32(colour(base: 16, senderIndex: (bigI + p - 1) % p, step: 1))
+                plan.dataX = Int32(colour(base: 0, senderIndex: (bigJ + 1) % p, step: -1))
+                plan.dataY = Int32(colour(base: 8, senderIndex: (bigI + 1) % p, step: -1))
+                plan.alignCredit = Int32(towards ? colour(base: 20, senderIndex: target, step: -1) : colour(base: 12, senderIndex: target, step: 1))
+                plan.alignData = Int32(colour(base: towards ? 4 : 0, senderIndex: from, step: towards ? 1 : -1))
+                plans[idx] = plan
             }
         }
         try scatter(engine, a, b)
@@ -177,59 +181,58 @@ public struct RingGEMM: MeshProgram {
 
     // MARK: - The program
 
+    /// - Complexity: O(1): one division for the core's offsets and one record read.
     public func op(core: Int, pc: Int) -> MeshOp? {
-        guard let (px, py) = grid.offsets(of: core) else { return nil }
-        let idx = py * side + px
-        let bigI = inverse[py]
-        let aBytes = mt * kt * elementBytes, bBytes = kt * nt * elementBytes, cBytes = mt * nt * elementBytes
-        let creditBytes = 4   // one wavelet
+        let width = grid.geometry.width
+        let px = core % width &- grid.x0, py = core / width &- grid.y0
+        guard px >= 0, py >= 0, px < side, py < side else { return nil }
         var pc = pc
         // Prologue: allocations and the invocation mark.
-        switch pc {
-        case 0: return .alloc(label: labels.a, bytes: aBytes)
-        case 1: return .alloc(label: labels.a2, bytes: aBytes)
-        case 2: return .alloc(label: labels.b, bytes: bBytes)
-        case 3: return .alloc(label: labels.b2, bytes: bBytes)
-        case 4: return .alloc(label: labels.c, bytes: cBytes)
-        case 5: return .begin(invocation: invocation)
-        default: pc -= 6
+        if pc < 6 {
+            switch pc {
+            case 0: return .alloc(label: labels.a, bytes: aBytes)
+            case 1: return .alloc(label: labels.a2, bytes: aBytes)
+            case 2: return .alloc(label: labels.b, bytes: bBytes)
+            case 3: return .alloc(label: labels.b2, bytes: bBytes)
+            case 4: return .alloc(label: labels.c, bytes: cBytes)
+            default: return .begin(invocation: invocation)
+            }
         }
+        pc -= 6
+        let plan = plans[py &* side &+ px]
         // Alignment of A: per round [credit in, send, receive, credit out], 4 ops (nops at the ends).
-        let (rounds, towardsSuccessor) = side > 1 ? alignRounds(row: bigI) : (0, false)
-        if pc < 4 * rounds {
-            let r = pc / 4
-            switch pc % 4 {
+        let rounds = Int(plan.alignRounds)
+        if pc < 4 &* rounds {
+            let r = pc >> 2
+            switch pc & 3 {
             case 0:
                 // The target's spare buffer is free again once it has passed on the previous round.
-                guard r >= 1 else { return .nop }
-                return .recv(colour: receives[idx].alignCredit, buffer: -1)
-            case 1: return .send(route: towardsSuccessor ? right[idx] : left[idx], bytes: aBytes, buffer: 0)
-            case 2:
-                return .recv(colour: receives[idx].alignData, buffer: 0)
+                return r >= 1 ? .recv(colour: plan.alignCredit, buffer: -1) : .nop
+            case 1: return .send(route: plan.towardsSuccessor ? plan.right : plan.left, bytes: aBytes, buffer: 0)
+            case 2: return .recv(colour: plan.alignData, buffer: 0)
             default:
-                guard r < rounds - 1 else { return .nop }
-                return .send(route: towardsSuccessor ? creditLeft[idx] : creditRight[idx], bytes: creditBytes, buffer: -1)
+                return r < rounds &- 1 ? .send(route: plan.towardsSuccessor ? plan.creditLeft : plan.creditRight, bytes: 4, buffer: -1) : .nop
             }
         }
-        pc -= 4 * rounds
+        pc &-= 4 &* rounds
         // P compute–shift steps of 9 ops: credits in, sends, compute, receives, credits out.
-        let stepOps = 9 * side
-        if pc < stepOps {
-            let s = pc / 9, r = pc % 9
-            let last = s == side - 1
+        if pc < 9 &* side {
+            let s = pc / 9, r = pc &- 9 &* s
+            let last = s == side &- 1
             switch r {
-            case 0: return s >= 1 && !last ? .recv(colour: receives[idx].creditX, buffer: -1) : .nop
-            case 1: return s >= 1 && !last ? .recv(colour: receives[idx].creditY, buffer: -1) : .nop
-            case 2: return last ? .nop : .send(route: left[idx], bytes: aBytes, buffer: 0)
-            case 3: return last ? .nop : .send(route: up[idx], bytes: bBytes, buffer: 1)
-            case 4: return .compute(macs: mt * kt * nt, label: label, work: 0)
-            case 5: return last ? .nop : .recv(colour: receives[idx].dataX, buffer: 0)
-            case 6: return last ? .nop : .recv(colour: receives[idx].dataY, buffer: 1)
-            case 7: return s < side - 2 ? .send(route: creditRight[idx], bytes: creditBytes, buffer: -1) : .nop
-            default: return s < side - 2 ? .send(route: creditDown[idx], bytes: creditBytes, buffer: -1) : .nop
+            case 0: return s >= 1 && !last ? .recv(colour: plan.creditX, buffer: -1) : .nop
+            case 1: return s >= 1 && !last ? .recv(colour: plan.creditY, buffer: -1) : .nop
+            case 2: return last ? .nop : .send(route: plan.left, bytes: aBytes, buffer: 0)
+            case 3: return last ? .nop : .send(route: plan.up, bytes: bBytes, buffer: 1)
+            case 4: return .compute(macs: tileMACs, label: label, work: 0)
+            case 5: return last ? .nop : .recv(colour: plan.dataX, buffer: 0)
+            case 6: return last ? .nop : .recv(colour: plan.dataY, buffer: 1)
+            // Credits are one wavelet.
+            case 7: return s < side &- 2 ? .send(route: plan.creditRight, bytes: 4, buffer: -1) : .nop
+            default: return s < side &- 2 ? .send(route: plan.creditDown, bytes: 4, buffer: -1) : .nop
             }
         }
-        pc -= stepOps
+        pc &-= 9 &* side
         switch pc {
         case 0: return .end(invocation: invocation)
         case 1: return .free(label: labels.c)

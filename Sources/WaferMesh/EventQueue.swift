@@ -56,7 +56,7 @@ struct ChunkList {
 ///
 /// The queue owns raw memory: its owner calls `free()` once.
 struct EventQueue {
-    static let horizonBits = 11
+    static let horizonBits = 14
     static let horizon = 1 << horizonBits
     static let mask = horizon - 1
     static let chunkBits = 6
@@ -67,7 +67,10 @@ struct EventQueue {
     /// The kind being drained at `now` (-1 before the first).
     private(set) var phase = -1
     private let lists: RawArray<ChunkList>
+    /// One bit per calendar slot with events, and one bit per non-zero word of those: finding
+    /// the next cycle with events reads two words, not a scan of the horizon.
     private let occupied: RawArray<UInt64>
+    private let occupiedWords: RawArray<UInt64>
     private var arena: RawVec<Event>
     private var nextChunk: RawVec<Int32>
     private var freeChunks: RawVec<Int32>
@@ -89,6 +92,7 @@ struct EventQueue {
     init() {
         lists = RawArray(repeating: ChunkList(), count: Self.horizon * 4)
         occupied = RawArray(repeating: 0, count: Self.horizon / 64)
+        occupiedWords = RawArray(repeating: 0, count: max(1, Self.horizon / 4096))
         arena = RawVec(capacity: 256 * Self.chunk)
         nextChunk = RawVec(capacity: 256)
         freeChunks = RawVec(capacity: 256)
@@ -102,6 +106,7 @@ struct EventQueue {
     func free() {
         lists.free()
         occupied.free()
+        occupiedWords.free()
         arena.free()
         nextChunk.free()
         freeChunks.free()
@@ -114,7 +119,7 @@ struct EventQueue {
 
     /// Bytes of memory the queue holds.
     var allocatedBytes: Int {
-        lists.allocatedBytes + occupied.allocatedBytes + arena.allocatedBytes + nextChunk.allocatedBytes
+        lists.allocatedBytes + occupied.allocatedBytes + occupiedWords.allocatedBytes + arena.allocatedBytes + nextChunk.allocatedBytes
             + freeChunks.allocatedBytes + current.allocatedBytes + side.allocatedBytes + far.allocatedBytes
             + runs.allocatedBytes + scratch.allocatedBytes
     }
@@ -140,7 +145,7 @@ struct EventQueue {
         } else if UInt64(bitPattern: d) < UInt64(Self.horizon) {
             let s = Int(truncatingIfNeeded: t) & Self.mask
             append(e, to: s << 2 | kind)
-            occupied[s >> 6] |= 1 << UInt64(s & 63)
+            mark(s)
         } else {
             farPush(FarEvent(time: t, event: e))
         }
@@ -203,8 +208,7 @@ struct EventQueue {
         while true {
             phase += 1
             if phase == 4 {
-                let s = Int(truncatingIfNeeded: now) & Self.mask
-                occupied[s >> 6] &= ~(UInt64(1) << UInt64(s & 63))
+                unmark(Int(truncatingIfNeeded: now) & Self.mask)
                 guard advanceTime() else { phase = 4; return false }
                 phase = 0
             }
@@ -233,23 +237,50 @@ struct EventQueue {
         lists[li] = ChunkList()
     }
 
+    /// Marks calendar slot `s` as holding events.
+    @inline(__always) private func mark(_ s: Int) {
+        let w = s >> 6
+        occupied[w] |= 1 << UInt64(s & 63)
+        occupiedWords[w >> 6] |= 1 << UInt64(w & 63)
+    }
+
+    /// Marks calendar slot `s` as empty.
+    @inline(__always) private func unmark(_ s: Int) {
+        let w = s >> 6
+        let word = occupied[w] & ~(UInt64(1) << UInt64(s & 63))
+        occupied[w] = word
+        if word == 0 { occupiedWords[w >> 6] &= ~(UInt64(1) << UInt64(w & 63)) }
+    }
+
+    /// The first marked calendar slot at or after `pos` (no wrap-around), or -1.
+    @inline(__always) private func firstMarked(from pos: Int) -> Int {
+        var w = pos >> 6
+        let word = occupied[w] & (~UInt64(0) << UInt64(pos & 63))
+        if word != 0 { return w << 6 | word.trailingZeroBitCount }
+        w += 1
+        var sw = w >> 6
+        let summaries = occupiedWords.count
+        guard sw < summaries else { return -1 }
+        var summary = occupiedWords[sw] & (~UInt64(0) << UInt64(w & 63))
+        while summary == 0 {
+            sw += 1
+            guard sw < summaries else { return -1 }
+            summary = occupiedWords[sw]
+        }
+        let wi = sw << 6 | summary.trailingZeroBitCount
+        return wi << 6 | occupied[wi].trailingZeroBitCount
+    }
+
     /// Sets `now` to the next cycle with events and moves far events of that cycle into their lists.
+    ///
+    /// - Complexity: O(horizon / 4096) word reads to find the next marked slot.
     private mutating func advanceTime() -> Bool {
         var next = Int64.max
         let base = Int(truncatingIfNeeded: now) & Self.mask
-        var pos = (base &+ 1) & Self.mask
-        var scanned = 0
-        while scanned < Self.horizon {
-            let bit = pos & 63
-            let word = occupied[pos >> 6] >> UInt64(bit)
-            if word != 0 {
-                let p = pos + word.trailingZeroBitCount
-                next = now + Int64((p - base) & Self.mask)
-                break
-            }
-            scanned += 64 - bit
-            pos = (pos + 64 - bit) & Self.mask
-        }
+        // The current slot is unmarked, so a wrapped-around find is a later cycle.
+        var p = base + 1 < Self.horizon ? firstMarked(from: base + 1) : -1
+        if p < 0 { p = firstMarked(from: 0) }
+        if p >= 0 { next = now + Int64((p - base) & Self.mask) }
         if far.count > 0 && far[0].time <= next { next = far[0].time }
         guard next != .max else { return false }
         now = next
@@ -257,7 +288,7 @@ struct EventQueue {
         while far.count > 0 && far[0].time == next {
             let e = farPop().event
             append(e, to: s << 2 | e.kind)
-            occupied[s >> 6] |= 1 << UInt64(s & 63)
+            mark(s)
         }
         return true
     }
