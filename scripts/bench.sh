@@ -54,10 +54,10 @@ part() { n=$((n + 1)); local cmd="$1"; shift; "$BIN" "$cmd" --out "$PARTS/$(prin
 
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
     GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024
-    DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1
+    DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1; LONG_TOKENS="2 8 32"
 else
     GEMV_SIDES="64x64 256x256 750x994"; GEMM_SIDES="64x64 128x128 256x256"; GEMM_N=2048
-    DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=3
+    DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=3; LONG_TOKENS="4 16 64"
 fi
 
 echo "bench: engine throughput"
@@ -80,9 +80,15 @@ for r in $ROUNDS; do
     part export --trace "$OUT/tmp/shift-$r.wtrace" --out-json "$OUT/tmp/shift-$r.json"
 done
 
+echo "bench: memory of long runs (waferscope generate, no trace file: only totals are kept)"
+swift build -c release --product waferscope --scratch-path "$SCRATCH/cli" 2>&1 | tail -1
+for t in $LONG_TOKENS; do
+    part cli --bin "$SCRATCH/cli/release/waferscope" --label "long-run $t" -- generate --timing-only --config smollm2-135m \
+        --mesh 96x96 --prompt-tokens "$t" --max-tokens 1 --prefill steps --simulate-layers 1
+done
+
 if [[ -n "${BASELINE_BIN:-}" ]]; then
     echo "bench: command-line runs, baseline against this build"
-    swift build -c release --product waferscope --scratch-path "$SCRATCH/cli" 2>&1 | tail -1
     for pair in "baseline:$BASELINE_BIN" "current:$SCRATCH/cli/release/waferscope"; do
         label="${pair%%:*}"; bin="${pair#*:}"
         part cli --bin "$bin" --label "$label gemv 750x994" -- record gemv --algo ktree --mesh 750x994 --rows 8192 --cols 8192 \

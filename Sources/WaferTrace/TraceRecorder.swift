@@ -48,14 +48,21 @@ public final class TraceRecorder {
     private(set) var violations: [Violation] = []
 
     private let path: String?
+    /// Spans and messages are kept (written to the file, or held for `finish` in memory mode).
+    private let keepsRecords: Bool
     private var handle: FileHandle?
     private var finished = false
 
     /// - Parameters:
     ///   - path: where to write the trace; nil keeps everything in memory (`finish` returns it).
+    ///   - keepsRecords: false drops spans and messages once they are counted in the totals (kernel
+    ///     marks, violations, summary and per-core and per-link totals stay exact). For an in-memory
+    ///     run that reads only totals: its memory then stays flat however long it runs, where a kept
+    ///     record per core per kernel invocation would grow with every step.
     public init(spec: MeshSpec, detail: TraceDetail, path: String? = nil,
-                metadata: [String: String] = [:]) throws {
+                metadata: [String: String] = [:], keepsRecords: Bool = true) throws {
         self.spec = spec
+        self.keepsRecords = keepsRecords
         geometry = MeshGeometry(spec)
         self.detail = detail
         self.metadata = metadata
@@ -121,7 +128,7 @@ public final class TraceRecorder {
         case .send, .kernel:
             break
         }
-        guard recordsEvents || s.kind == .kernel, passes(core: c, s.start, s.end) else { return }
+        guard keepsRecords, recordsEvents || s.kind == .kernel, passes(core: c, s.start, s.end) else { return }
         spans.append(s)
         if spans.count >= TraceFormat.recordsPerChunk { flushSpans() }
     }
@@ -132,7 +139,7 @@ public final class TraceRecorder {
         summaryStore.maxHops = max(summaryStore.maxHops, Int64(m.hops))
         summaryStore.maxRelays = max(summaryStore.maxRelays, Int64(m.relays))
         core.cores[Int(m.source)].messagesSent += 1
-        guard recordsEvents else { return }
+        guard keepsRecords, recordsEvents else { return }
         let inRegion = region.map { r in
             r.contains(x: geometry.x(of: Int(m.source)), y: geometry.y(of: Int(m.source)))
                 || r.contains(x: geometry.x(of: Int(m.destination)), y: geometry.y(of: Int(m.destination)))

@@ -114,7 +114,7 @@ struct GenerateCommand: ParsableCommand {
         let rec = try TraceRecorder(spec: spec, detail: detail, path: trace, metadata: [
             "command": commandLine(), "workload": "generate", "model": cfg.name, "policy": policy.rawValue,
             "numerics": timingOnly ? "timing-only" : "float32",
-        ])
+        ], keepsRecords: trace != nil)   // without a trace file only totals are read
         if let region { rec.region = try CoreRegion.parse(region, in: MeshGeometry(spec)) }
         let engine = try MeshEngine(spec: spec, recorder: rec,
                                     payloadSlots: timingOnly ? nil : MeshDecoder.payloadSlots(layers: cfg.layerCount),

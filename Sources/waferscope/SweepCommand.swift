@@ -134,7 +134,7 @@ struct SweepPoint {
         let side = spec.width
         let macs = kernel == "gemm" ? Double(m) * Double(k) * Double(n) : Double(rows) * Double(cols)
         let numerics = !timingOnly && side <= 16 && macs <= Double(1 << 27)
-        let rec = try TraceRecorder(spec: spec, detail: .summary)
+        let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: false)   // reads marks and totals only
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? KernelRunner.payloadSlots : nil,
                                     policy: .record)
         let grid = try KernelGrid(geometry: engine.geometry)

@@ -131,6 +131,35 @@ final class TraceFileTests: XCTestCase {
         XCTAssertNil(t.linkWindows)
     }
 
+    func testARecorderThatDropsRecordsKeepsEveryTotalAndNoSpans() throws {
+        /// Fills an in-memory recorder with kernel and compute spans and messages at `detail`.
+        func fill(_ rec: TraceRecorder) -> Trace? {
+            let l = rec.label("k")
+            for i in 0..<3000 {
+                rec.span(Span(core: Int32(i % 64), kind: .kernel, label: l, start: Int64(i), end: Int64(i + 9), macs: 0))
+                rec.span(Span(core: Int32(i % 64), kind: .compute, label: l, start: Int64(i), end: Int64(i + 4), macs: 12))
+                rec.message(MessageRecord(source: Int32(i % 64), sequence: Int32(i / 64), destination: Int32((i + 1) % 64),
+                                          colour: 2, bytes: 16, injection: Int64(i), headArrival: Int64(i + 1),
+                                          tailArrival: Int64(i + 4), hops: 1 + Int32(i % 5), relays: 0))
+                rec.linkBusy(i % 256, start: Int64(i), cycles: 4, bytes: 16, queued: 0)
+            }
+            rec.kernel(KernelMark(name: "k", params: [:], start: 0, end: 3009))
+            rec.setMakespan(3009)
+            return try? rec.finish()
+        }
+        for detail in [TraceDetail.full, .summary] {
+            let kept = try XCTUnwrap(fill(try TraceRecorder(spec: .tiny, detail: detail)))
+            let dropped = try XCTUnwrap(fill(try TraceRecorder(spec: .tiny, detail: detail, keepsRecords: false)))
+            XCTAssertEqual(kept.spans.count, detail == .full ? 6000 : 3000, "kernel spans are kept at every detail")
+            XCTAssertTrue(dropped.spans.isEmpty)
+            XCTAssertTrue(dropped.messages.isEmpty)
+            XCTAssertEqual(dropped.summary, kept.summary)
+            XCTAssertEqual(dropped.coreTotals, kept.coreTotals)
+            XCTAssertEqual(dropped.linkTotals, kept.linkTotals)
+            XCTAssertEqual(dropped.kernels, kept.kernels)
+        }
+    }
+
     func testVarintsAndZigzagRoundTrip() throws {
         var w = ByteWriter()
         let values: [Int64] = [0, 1, -1, 63, -64, 1 << 40, -(1 << 40), .max, .min]

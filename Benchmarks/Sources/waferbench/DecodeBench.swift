@@ -132,10 +132,8 @@ enum DecodeBench {
     /// does the same steps); returns seconds per decode token and the logits of each.
     static func mesh(spec: MeshSpec, cfg: ModelConfig, weights: ModelWeights?, prompt: [Int], tokens: [Int],
                      threads: Int) throws -> MeshRun {
-        // Written to a file, as `waferscope generate --trace` does (records are flushed in chunks).
-        let path = NSTemporaryDirectory() + "waferbench-decode-\(getpid())-\(threads)-\(weights == nil).wtrace"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let rec = try TraceRecorder(spec: spec, detail: .summary, path: path)
+        // Recorded as `waferscope generate` without `--trace` does: totals only, no records kept.
+        let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: false)
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: weights == nil ? nil : 16 + 8 * cfg.layerCount + 2,
                                     policy: .record)
         engine.numericsThreads = threads

@@ -54,11 +54,23 @@ enum Report {
             }
             out["SmolLM2 decode"] = e
         }
+        let long = longRuns(parts)
+        if long.count >= 2 {
+            out["Long-run peak RSS vs prompt tokens"] = powerLawExponent(long.map { (Double($0.tokens), fig($0.part, "peakRSSBytes")) })
+        }
         let exports = of(parts, "export")
         if exports.count >= 2 {
             out["Perfetto export peak RSS vs trace bytes"] = powerLawExponent(exports.map { (fig($0, "traceBytes"), fig($0, "peakRSSBytes")) })
         }
         return out
+    }
+
+    /// The `long-run N` command-line parts, by prompt tokens N.
+    static func longRuns(_ parts: [JSONObject]) -> [(tokens: Int, part: JSONObject)] {
+        of(parts, "cli").compactMap { p -> (tokens: Int, part: JSONObject)? in
+            guard let l = p["label"] as? String, l.hasPrefix("long-run "), let n = Int(l.dropFirst(9)) else { return nil }
+            return (n, p)
+        }.sorted { $0.tokens < $1.tokens }
     }
 
     static func targets(_ parts: [JSONObject]) -> JSONObject {
@@ -170,13 +182,28 @@ enum Report {
             }
         }
         let cli = of(parts, "cli")
-        if !cli.isEmpty {
+        let long = longRuns(parts)
+        if !long.isEmpty {
+            md.append("## Memory of long runs")
+            md.append("")
+            md.append("`waferscope generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens N --max-tokens 1 --prefill steps --simulate-layers 1`, no trace file (only totals are kept): every prompt token is one more decode step.")
+            md.append("")
+            md.append("| prompt tokens | s | peak RSS |")
+            md.append("|---:|---:|---:|")
+            for (n, p) in long { md.append("| \(n) | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) |") }
+            md.append("")
+            if let k = exponents["Long-run peak RSS vs prompt tokens"] as? Double {
+                md.append("Peak RSS ∝ tokens^\(fmt(k)) (flat is 0; before the recorder dropped records it did not need, kernel marks per core per step made it grow linearly).")
+                md.append("")
+            }
+        }
+        let base = cli.filter { ($0["label"] as? String)?.hasPrefix("baseline") == true }
+        if !base.isEmpty {
             md.append("## Before and after (`waferscope` command lines, `BASELINE_BIN` against this build)")
             md.append("")
             md.append("| run | baseline s | this build s | speed-up | baseline peak RSS | this build peak RSS |")
             md.append("|---|---:|---:|---:|---:|---:|")
             func name(_ p: JSONObject) -> String { String(((p["label"] as? String) ?? "").drop { $0 != " " }.dropFirst()) }
-            let base = cli.filter { ($0["label"] as? String)?.hasPrefix("baseline") == true }
             let now = cli.filter { ($0["label"] as? String)?.hasPrefix("current") == true }
             for b in base {
                 guard let c = now.first(where: { name($0) == name(b) }) else { continue }
@@ -209,7 +236,7 @@ enum Report {
                     let ks = e.filter { $0.key != "sides" }.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt(($0.value as? Double) ?? .nan))" }.joined(separator: "; ")
                     md.append("| \(name) | \(sides) | \(ks) |")
                 } else if let d = v as? Double {
-                    md.append("| \(name) | trace sizes | \(fmt(d)) |")
+                    md.append("| \(name) | \(name.contains("tokens") ? "prompt tokens above" : "trace sizes") | \(fmt(d)) |")
                 }
             }
             md.append("")
