@@ -54,7 +54,7 @@ extension MeshEngine {
                     if ahead { reschedule(c, at: t); return }
                     throw MeshError.badProgram("negative MAC count at core \(c)")
                 }
-                let dur = (Int64(macs) + macRate - 1) / macRate + overhead
+                let dur = macCycles(Int64(macs)) + overhead
                 if let store, work >= 0 {
                     if let w = activeWorker { w.enqueue(core: c, work: work) } else { program.execute(work: work, core: c, store: store) }
                 }
@@ -171,7 +171,7 @@ extension MeshEngine {
         }
         guard bytes > 0 else { throw MeshError.badProgram("core \(c) sends an empty message") }
         let cs = cores.base + c
-        let w = Int64(max(1, (bytes + rampBytesPerCycle - 1) / rampBytesPerCycle))
+        let w = max(1, rampWavelets(Int64(bytes)))
         let inj = max(t, cs.pointee.rampIn)
         cs.pointee.rampIn = inj + w
         let m = messages.allocate()
@@ -181,7 +181,7 @@ extension MeshEngine {
         messages.states[m] = MessageState(
             key: key, injection: inj, route: r, leg: route.firstLeg, lastLeg: route.legEnd - 1,
             hopsLeft: route.firstHops, position: Int32(c), arrivedFlags: 0,
-            wavelets: Int32(max(1, (bytes + linkBytesPerCycle - 1) / linkBytesPerCycle)),
+            wavelets: Int32(clamping: max(1, linkWavelets(Int64(bytes)))),
             bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour, legInfo: route.firstInfo)
         if let store, buffer >= 0 {
             activeWorker?.settle(core: c)

@@ -148,6 +148,8 @@ public final class MeshEngine: TraceTotalsSource {
 
     let alpha: Int64, beta: Int64, overhead: Int64, macRate: Int64
     let linkBytesPerCycle: Int, rampBytesPerCycle: Int, sramLimit: Int
+    /// Cycles of `n` MACs, wavelets of `n` bytes on a ramp and on a link (⌈n / rate⌉).
+    let macCycles: CeilDivider, rampWavelets: CeilDivider, linkWavelets: CeilDivider
     var makespan: Int64 = 0
     var violationCount = 0
     /// Host threads for a run's arithmetic: 2 runs it beside the simulation (programs whose
@@ -203,6 +205,9 @@ public final class MeshEngine: TraceTotalsSource {
         macRate = Int64(spec.macsPerCycle)
         linkBytesPerCycle = spec.linkBytesPerCycle
         rampBytesPerCycle = spec.rampBytesPerCycle
+        macCycles = CeilDivider(spec.macsPerCycle)
+        rampWavelets = CeilDivider(spec.rampBytesPerCycle)
+        linkWavelets = CeilDivider(spec.linkBytesPerCycle)
         sramLimit = spec.sramBytesPerCore
         recordsWindows = recorder.recordsLinkWindows
         runsAhead = !recorder.recordsEvents
