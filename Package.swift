@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Hot simulation code: dynamic exclusivity checks on class-held arrays cost ~20 % of the engine's
 /// time in release builds (measured with perf); the engine's state is confined to one thread.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
 
 /// WaferScope: an instrumented wafer-scale mesh simulator for LLM inference.
 ///
