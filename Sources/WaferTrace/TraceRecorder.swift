@@ -55,8 +55,9 @@ public final class TraceRecorder {
 
     /// - Parameters:
     ///   - path: where to write the trace; nil keeps everything in memory (`finish` returns it).
-    ///   - keepsRecords: false drops spans and messages once they are counted in the totals (kernel
-    ///     marks, violations, summary and per-core and per-link totals stay exact). For an in-memory
+    ///   - keepsRecords: false drops spans and messages once they are counted in the totals, and
+    ///     keeps no link time windows (kernel marks, violations, summary and per-core and per-link
+    ///     totals stay exact). For an in-memory
     ///     run that reads only totals: its memory then stays flat however long it runs, where a kept
     ///     record per core per kernel invocation would grow with every step.
     public init(spec: MeshSpec, detail: TraceDetail, path: String? = nil,
@@ -68,7 +69,7 @@ public final class TraceRecorder {
         self.metadata = metadata
         self.path = path
         core = CoreAccumulators(count: geometry.coreCount)
-        if detail != .summary { windows = LinkWindowAccumulator(linkCount: geometry.linkCount) }
+        if detail != .summary && keepsRecords { windows = LinkWindowAccumulator(linkCount: geometry.linkCount) }
         if let path {
             let partial = path + ".partial"
             guard FileManager.default.createFile(atPath: partial, contents: nil) else {
@@ -97,8 +98,8 @@ public final class TraceRecorder {
                     + messages.capacity * MemoryLayout<MessageRecord>.stride)]
     }
 
-    /// Whether spans and messages at this level are recorded one by one.
-    public var recordsEvents: Bool { detail == .full }
+    /// Whether spans and messages are recorded one by one (`full` detail, records kept).
+    public var recordsEvents: Bool { detail == .full && keepsRecords }
 
     /// The id of a label, interning it on first use.
     public func label(_ name: String) -> Int32 {
@@ -139,7 +140,7 @@ public final class TraceRecorder {
         summaryStore.maxHops = max(summaryStore.maxHops, Int64(m.hops))
         summaryStore.maxRelays = max(summaryStore.maxRelays, Int64(m.relays))
         core.cores[Int(m.source)].messagesSent += 1
-        guard keepsRecords, recordsEvents else { return }
+        guard recordsEvents else { return }
         let inRegion = region.map { r in
             r.contains(x: geometry.x(of: Int(m.source)), y: geometry.y(of: Int(m.source)))
                 || r.contains(x: geometry.x(of: Int(m.destination)), y: geometry.y(of: Int(m.destination)))

@@ -157,6 +157,7 @@ final class TraceFileTests: XCTestCase {
             XCTAssertEqual(dropped.coreTotals, kept.coreTotals)
             XCTAssertEqual(dropped.linkTotals, kept.linkTotals)
             XCTAssertEqual(dropped.kernels, kept.kernels)
+            XCTAssertNil(dropped.linkWindows)
         }
     }
 
