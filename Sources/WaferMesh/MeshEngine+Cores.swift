@@ -35,12 +35,8 @@ extension MeshEngine {
         var t = max(now, cs.pointee.time)
         if t > now { reschedule(c, at: t); return }
         let fuse = runsAhead
-        /// The op at the current pc when the loop comes round without advancing it (a send's issue).
-        var again: MeshOp? = nil
         while true {
-            let fetched: MeshOp?
-            if let a = again { fetched = a; again = nil } else { fetched = program.op(core: c, pc: Int(cs.pointee.pc)) }
-            guard let op = fetched else {
+            guard let op = program.op(core: c, pc: Int(cs.pointee.pc)) else {
                 cs.pointee.wait = -2
                 cs.pointee.time = t
                 makespan = max(makespan, t)
@@ -67,9 +63,9 @@ extension MeshEngine {
 
             case .send(let r, let bytes, let buffer):
                 if overhead > 0 && cs.pointee.wait > -4 {
-                    // The route is kept in the state (for prefetching it before the send).
+                    // The issue overhead is paid; the message starts at the core's next visit, in its
+                    // own cycle (a shared op). The route is kept in the state for prefetching.
                     cs.pointee.wait = r >= 0 && r < Int32.max - 8 ? -4 - r : -4
-                    if fuse { t += overhead; again = op; continue }
                     reschedule(c, at: t + overhead)
                     return
                 }
@@ -188,7 +184,8 @@ extension MeshEngine {
             messages.payload[m] = store[c, buffer]
         }
         counts.messages += 1
-        recorder.span(Span(core: Int32(c), kind: .send, label: -1, start: inj, end: inj + w, macs: 0))
+        // A send span adds to no total: only full detail records it.
+        if !runsAhead { recorder.span(Span(core: Int32(c), kind: .send, label: -1, start: inj, end: inj + w, macs: 0)) }
         if inj == t && runsAhead {
             // The head is at the source router now. Its hop event would be the next one popped
             // (a hop in the current cycle goes before every core event left), and nothing the core
