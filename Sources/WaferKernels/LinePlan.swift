@@ -107,12 +107,32 @@ struct LinePlan {
         guard let work = LineWork(code: code) else { return false }
         if slots.acc != slots.incoming && slots.acc != slots.staging && slots.incoming != slots.staging {
             // In place: the slots a work kind changes are modified where they live.
-            let incoming = store[core, slots.incoming]
             switch work.kind {
-            case .reduce, .copy:
-                var unused: [Float] = []   // these kinds leave staging alone
-                LineSchedule.perform(work, chunk: chunk, acc: &store[core, slots.acc], incoming: incoming, staging: &unused)
+            case .reduce:
+                // `perform`'s loop on borrowed elements (one uniqueness check, not one per element).
+                let isMax = work.isMax
+                store.withBuffer(core, slots.incoming) { incoming in
+                    store[core, slots.acc].withUnsafeMutableBufferPointer { acc in
+                        let n = min(acc.count, incoming.count)
+                        if isMax {
+                            for i in 0..<n { acc[i] = Swift.max(acc[i], incoming[i]) }
+                        } else {
+                            for i in 0..<n { acc[i] = acc[i] + incoming[i] }
+                        }
+                    }
+                }
+            case .copy:
+                // `acc = incoming`, copied into acc's own buffer: the buffer is reused when no
+                // message holds it (instead of freed here and allocated again by the next phase
+                // that writes acc), and acc no longer shares the multicast's buffer.
+                store.withBuffer(core, slots.incoming) { incoming in
+                    let n = incoming.count
+                    store.withMutableBuffer(core, slots.acc, count: n, zeroed: false) { acc in
+                        if n > 0 { acc.baseAddress!.update(from: incoming.baseAddress!, count: n) }
+                    }
+                }
             case .reduceChunk, .copyChunk, .stage:
+                let incoming = store[core, slots.incoming]
                 LineSchedule.perform(work, chunk: chunk, acc: &store[core, slots.acc], incoming: incoming,
                                      staging: &store[core, slots.staging])
             }
