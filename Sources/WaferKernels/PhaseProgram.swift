@@ -32,8 +32,8 @@ public struct PhaseProgram: MeshProgram {
     /// Per core: the phase it issued last, that phase's pc range and, in a collective, where its
     /// ops are (memory `body` owns), so that the next op of a collective is found with no call.
     private let state: UnsafeMutablePointer<PhaseCursor.State>
-    /// Everything else, behind one reference: a copy of the program (the engine's witness passes
-    /// it around) copies two words, not the tables.
+    /// Everything else, behind one reference: a copy of the program (the engine's witness copies
+    /// the fields it reads) copies two words, not the tables.
     private let body: PhaseBody
 
     public init(grid: KernelGrid, collectiveSlots: (acc: Int32, incoming: Int32, staging: Int32), phases: [Phase]) {
@@ -68,11 +68,11 @@ public struct PhaseProgram: MeshProgram {
 /// bounds checks and no reference counting); closures of `.local` and `.custom` phases in arrays.
 final class PhaseBody: @unchecked Sendable {
     private let collectiveSlots: (acc: Int32, incoming: Int32, staging: Int32)
-    private let entries: UnsafeMutablePointer<PhaseEntry>
+    let entries: UnsafeMutablePointer<PhaseEntry>
     /// Keeps the plan boxes alive; `planViews` reads their memory without retain/release.
     private let plans: [LinePlanBox]
     private let planViews: UnsafeMutablePointer<LinePlanView>
-    private let gridInts: UnsafeMutablePointer<Int>
+    let gridInts: UnsafeMutablePointer<Int>
     private let localOps: [@Sendable (Int) -> Int]
     private let customOps: [@Sendable (Int, Int) -> MeshOp]
     private let customCounts: [@Sendable (Int) -> Int]
@@ -132,8 +132,8 @@ final class PhaseBody: @unchecked Sendable {
         self.customOps = customOps
         self.customCounts = customCounts
         self.works = works
-        cursor = PhaseCursor(coreCount: grid.geometry.coreCount)
         divider = GridDivider(grid)
+        cursor = PhaseCursor(coreCount: grid.geometry.coreCount, divider: divider)
     }
 
     deinit {
@@ -147,9 +147,22 @@ final class PhaseBody: @unchecked Sendable {
         let e = entries[k]
         switch e.kind {
         case .collective: return planViews[Int(e.index)].count(px: px, py: py)
-        case .custom: return customCounts[Int(e.index)](core)
+        case .custom: return customCount(Int(e.index), core: core)
         default: return 1
         }
+    }
+
+    // The closure calls out of line, so that `enter`'s common path saves fewer registers.
+    @inline(never) private func customCount(_ i: Int, core: Int) -> Int { customCounts[i](core) }
+    @inline(never) private func customOp(_ i: Int, core: Int, local: Int) -> MeshOp { customOps[i](core, local) }
+    @inline(never) private func localOp(_ e: PhaseEntry, core: Int) -> MeshOp {
+        .compute(macs: localOps[Int(e.index)](core), label: e.label, work: e.work)
+    }
+
+    /// A grid phase's count on the core at (px, py), its `GridOps` at `o` (row, rowScale, column, columnScale).
+    @inline(__always)
+    static func gridCount(_ o: UnsafeMutablePointer<Int>, rows: Int, cols: Int, px: Int, py: Int) -> Int {
+        o[py] &+ o[rows &* 2 &+ px] &+ o[rows &+ py] &* o[rows &* 2 &+ cols &+ px]
     }
 
     /// A collective's op for the core whose cursor is `cur`.
@@ -168,10 +181,34 @@ final class PhaseBody: @unchecked Sendable {
         }
     }
 
-    /// Any op but the next of a collective: finds the phase holding `pc` (usually the next one),
-    /// moves the core's cursor there and returns the op.
+    /// Any op but the next of a collective. The common case here, a one-op phase (kernel mark or
+    /// grid phase) right after the core's current one, is entered with few registers and no
+    /// walk; anything else goes to `walk`.
     @inline(never)
     func enter(core: Int, pc: Int, _ cur: UnsafeMutablePointer<PhaseCursor.State>) -> MeshOp? {
+        // (Cores outside the grid keep end = -1, so they never come this way.)
+        let end = Int(cur.pointee.end)
+        if pc == end, case let k = Int(cur.pointee.phase) &+ 1, k < phaseCount {
+            let e = entries[k]
+            if e.kind == .begin || e.kind == .end || e.kind == .grid {
+                cur.pointee.phase = Int32(truncatingIfNeeded: k)
+                cur.pointee.start = Int32(truncatingIfNeeded: end)
+                cur.pointee.end = Int32(truncatingIfNeeded: end &+ 1)
+                cur.pointee.ops = nil
+                if e.kind == .begin { return .begin(invocation: e.label) }
+                if e.kind == .end { return .end(invocation: e.label) }
+                let (px, py) = divider.offsets(of: core)!
+                return .compute(macs: Self.gridCount(gridInts + Int(e.index), rows: rows, cols: cols, px: px, py: py),
+                                label: e.label, work: e.work)
+            }
+        }
+        return walk(core: core, pc: pc, cur)
+    }
+
+    /// Finds the phase holding `pc` (from the cursor's, or from the start when pc went back),
+    /// moves the core's cursor there and returns the op.
+    @inline(never)
+    private func walk(core: Int, pc: Int, _ cur: UnsafeMutablePointer<PhaseCursor.State>) -> MeshOp? {
         guard let (px, py) = divider.offsets(of: core) else { return nil }
         var k = Int(cur.pointee.phase), start = Int(cur.pointee.start)
         if !(pc >= start && pc < Int(cur.pointee.end)) {
@@ -202,15 +239,13 @@ final class PhaseBody: @unchecked Sendable {
         let e = entries[k]
         switch e.kind {
         case .grid:
-            let o = gridInts + Int(e.index)
-            let macs = o[py] &+ o[rows &* 2 &+ px] &+ o[rows &+ py] &* o[rows &* 2 &+ cols &+ px]
-            return .compute(macs: macs, label: e.label, work: e.work)
-        case .local:
-            return .compute(macs: localOps[Int(e.index)](core), label: e.label, work: e.work)
+            return .compute(macs: Self.gridCount(gridInts + Int(e.index), rows: rows, cols: cols, px: px, py: py),
+                            label: e.label, work: e.work)
+        case .local: return localOp(e, core: core)
         case .collective:
             // Re-entered (pc went back into the phase): the cursor points at the core's ops.
             return Self.lineOp(cur.pointee.ops![local], cur)
-        case .custom: return customOps[Int(e.index)](core, local)
+        case .custom: return customOp(Int(e.index), core: core, local: local)
         case .begin: return .begin(invocation: e.label)
         case .end: return .end(invocation: e.label)
         }
@@ -286,10 +321,13 @@ final class PhaseCursor: @unchecked Sendable {
     }
     static let noOverride = Int32.min
     let state: UnsafeMutablePointer<State>
-    init(coreCount: Int) {
+    /// Every core of the grid before its first op; cores outside it with end = -1 (no pc is
+    /// the end of their phase, so `PhaseProgram.op` sends them to `enter`, which returns nil).
+    init(coreCount: Int, divider: GridDivider) {
         state = .allocate(capacity: max(1, coreCount))
         state.initialize(repeating: State(start: 0, end: 0, phase: -1, elements: Self.noOverride, ops: nil, routes: nil),
                          count: max(1, coreCount))
+        for c in 0..<coreCount where divider.offsets(of: c) == nil { state[c].end = -1 }
     }
     deinit { state.deallocate() }
 }

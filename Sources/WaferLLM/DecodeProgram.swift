@@ -269,7 +269,7 @@ struct DecodeProgramBuilder {
             let f = fLen(j)
             precondition(s.withBuffer(c, DecodeSlot.acc) { $0.count } >= 2 * f, "gate|up shapes")
             DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wdown(l), k: f, n: dLen(i)) { gu, p in
-                ReferenceModel.silu(gu[p]) * gu[f &+ p]
+                DecodeMath.silu(gu[p]) * gu[f &+ p]
             }
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
