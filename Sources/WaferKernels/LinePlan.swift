@@ -61,7 +61,8 @@ struct LinePlan {
             }
         }
         self.routeIDs = routeIDs
-        table = LineOpTable(schedule: schedule, routeOffset: offsets, routeIDs: routeIDs, slots: slots)
+        table = LineOpTable(schedule: schedule, routeOffset: offsets, routeIDs: routeIDs, slots: slots,
+                            label: self.label, elementBytes: elementBytes)
     }
 
     /// The same routes with another schedule of identical route structure (e.g. max instead of sum).
@@ -69,7 +70,8 @@ struct LinePlan {
         precondition(s.routes == schedule.routes, "replacement schedule must use the same routes")
         var copy = self
         copy.schedule = s
-        copy.table = LineOpTable(schedule: s, routeOffset: routeOffset, routeIDs: routeIDs, slots: slots)
+        copy.table = LineOpTable(schedule: s, routeOffset: routeOffset, routeIDs: routeIDs, slots: slots,
+                                 label: label, elementBytes: elementBytes)
         return copy
     }
 
@@ -105,12 +107,32 @@ struct LinePlan {
         guard let work = LineWork(code: code) else { return false }
         if slots.acc != slots.incoming && slots.acc != slots.staging && slots.incoming != slots.staging {
             // In place: the slots a work kind changes are modified where they live.
-            let incoming = store[core, slots.incoming]
             switch work.kind {
-            case .reduce, .copy:
-                var unused: [Float] = []   // these kinds leave staging alone
-                LineSchedule.perform(work, chunk: chunk, acc: &store[core, slots.acc], incoming: incoming, staging: &unused)
+            case .reduce:
+                // `perform`'s loop on borrowed elements (one uniqueness check, not one per element).
+                let isMax = work.isMax
+                store.withBuffer(core, slots.incoming) { incoming in
+                    store[core, slots.acc].withUnsafeMutableBufferPointer { acc in
+                        let n = min(acc.count, incoming.count)
+                        if isMax {
+                            for i in 0..<n { acc[i] = Swift.max(acc[i], incoming[i]) }
+                        } else {
+                            for i in 0..<n { acc[i] = acc[i] + incoming[i] }
+                        }
+                    }
+                }
+            case .copy:
+                // `acc = incoming`, copied into acc's own buffer: the buffer is reused when no
+                // message holds it (instead of freed here and allocated again by the next phase
+                // that writes acc), and acc no longer shares the multicast's buffer.
+                store.withBuffer(core, slots.incoming) { incoming in
+                    let n = incoming.count
+                    store.withMutableBuffer(core, slots.acc, count: n, zeroed: false) { acc in
+                        if n > 0 { acc.baseAddress!.update(from: incoming.baseAddress!, count: n) }
+                    }
+                }
             case .reduceChunk, .copyChunk, .stage:
+                let incoming = store[core, slots.incoming]
                 LineSchedule.perform(work, chunk: chunk, acc: &store[core, slots.acc], incoming: incoming,
                                      staging: &store[core, slots.staging])
             }
@@ -143,15 +165,20 @@ final class RouteCache {
 }
 
 /// One op of a line schedule resolved for dispatch: buffer mapped to its payload slot, route to
-/// its index within a line.
+/// its index within a line; with the plan's label and element size, so that `PhaseProgram` makes
+/// the `MeshOp` from this record and the core's cursor alone (32 bytes).
 struct FlatLineOp {
     /// 0 send, 1 receive, 2 compute.
     var kind: Int32
     var slot: Int32
     /// Send: the route's index within its line (`routeOffset[p] + r`); receive: the colour.
     var index: Int32
+    /// The plan's label (compute ops).
+    var label: Int32
     var elements: Int
     var work: Int32
+    /// The plan's element size in bytes (send ops).
+    var elementBytes: Int32
 }
 
 /// A line schedule's ops for every position, flattened into memory the table owns, plus the
@@ -164,7 +191,8 @@ final class LineOpTable: @unchecked Sendable {
     private let routes: UnsafeMutablePointer<Int32>
     private let opCount: Int, routeCount: Int
 
-    init(schedule: LineSchedule, routeOffset: [Int], routeIDs: [Int32], slots: (acc: Int32, incoming: Int32, staging: Int32)) {
+    init(schedule: LineSchedule, routeOffset: [Int], routeIDs: [Int32], slots: (acc: Int32, incoming: Int32, staging: Int32),
+         label: Int32, elementBytes: Int) {
         n = schedule.n
         routesPerLine = routeOffset[schedule.n]
         func slot(_ b: LineBuffer) -> Int32 {
@@ -174,17 +202,22 @@ final class LineOpTable: @unchecked Sendable {
             case .staging: return slots.staging
             }
         }
+        precondition(elementBytes >= 0 && elementBytes <= Int(Int32.max), "element size must fit Int32")
+        let eb = Int32(elementBytes)
         var flat: [FlatLineOp] = []
         var starts = [0]
         for p in 0..<schedule.n {
             for o in schedule.ops[p] {
                 switch o {
                 case .send(let r, let elements, let buffer):
-                    flat.append(FlatLineOp(kind: 0, slot: slot(buffer), index: Int32(routeOffset[p] + r), elements: elements, work: 0))
+                    flat.append(FlatLineOp(kind: 0, slot: slot(buffer), index: Int32(routeOffset[p] + r), label: label,
+                                           elements: elements, work: 0, elementBytes: eb))
                 case .recv(let colour, let buffer):
-                    flat.append(FlatLineOp(kind: 1, slot: slot(buffer), index: Int32(colour), elements: 0, work: 0))
+                    flat.append(FlatLineOp(kind: 1, slot: slot(buffer), index: Int32(colour), label: label, elements: 0, work: 0,
+                                           elementBytes: eb))
                 case .compute(let elements, let work):
-                    flat.append(FlatLineOp(kind: 2, slot: 0, index: 0, elements: elements, work: work.code))
+                    flat.append(FlatLineOp(kind: 2, slot: 0, index: 0, label: label, elements: elements, work: work.code,
+                                           elementBytes: eb))
                 }
             }
             starts.append(flat.count)

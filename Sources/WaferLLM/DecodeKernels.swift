@@ -25,6 +25,12 @@ enum DecodeMath {
         }
     }
 
+    /// `ReferenceModel.silu`'s expression, inlinable here (that one is a call into another module
+    /// per element): the same operations, so the same bits.
+    @inline(__always) static func silu(_ x: Float) -> Float {
+        x / (1 + Foundation.exp(-x))
+    }
+
     /// `x.reduce(0) { $0 + $1 * $1 }`.
     @inline(__always) static func sumOfSquares(_ x: UnsafeBufferPointer<Float>) -> Float {
         var s: Float = 0

@@ -29,22 +29,11 @@ struct DecodeProgramBuilder {
 
     private func label(_ s: String) -> Int32 { labels[s] ?? -1 }
 
-    /// A local phase whose op count and arithmetic are functions of the core's (row, column).
-    static func localPhase(label: Int32, grid: KernelGrid, numerics: Bool,
-                           ops: @escaping @Sendable (Int, Int) -> Int,
+    /// A local phase whose op counts are `ops` (data, read without a call on the engine's hot
+    /// path) and whose arithmetic is `work(core, row, column, store)` (with numerics only).
+    static func localPhase(label: Int32, numerics: Bool, ops: GridOps,
                            work: @escaping @Sendable (Int, Int, Int, PayloadStore) -> Void) -> PhaseProgram.Phase {
-        let opsFn: @Sendable (Int) -> Int = { c in
-            let p = place(grid, c)
-            return ops(p.i, p.j)
-        }
-        var workFn: (@Sendable (Int, PayloadStore) -> Void)?
-        if numerics {
-            workFn = { c, s in
-                let p = place(grid, c)
-                work(c, p.i, p.j, s)
-            }
-        }
-        return .local(label: label, ops: opsFn, work: workFn)
+        .grid(label: label, ops: ops, work: numerics ? work : nil)
     }
 
     /// Row i and column j of a core (only called for cores of the grid).
@@ -67,20 +56,30 @@ struct DecodeProgramBuilder {
         let fLen: @Sendable (Int) -> Int = { j in layout.ffnRange[j].count }
         let numerics = self.numerics
         func P(_ s: String) -> Int32 { label(s) }
-        func local(_ name: String, _ ops: @escaping @Sendable (Int, Int) -> Int,
+        func local(_ name: String, _ ops: GridOps,
                    _ work: @escaping @Sendable (Int, Int, Int, PayloadStore) -> Void) -> PhaseProgram.Phase {
-            Self.localPhase(label: P(name), grid: grid, numerics: numerics, ops: ops, work: work)
+            Self.localPhase(label: P(name), numerics: numerics, ops: ops, work: work)
+        }
+        // Op counts per row (i) and per column (j): every local phase does
+        // row[i] + column[j] + rowScale[i] · columnScale[j] ops (`GridOps`).
+        let rows = grid.rows, cols = grid.cols
+        let dl = (0..<rows).map(dLen), ql = (0..<cols).map(qLen), kvl = (0..<cols).map(kvLen), fl = (0..<cols).map(fLen)
+        let tokens = (0..<rows).map { counts[$0] }
+        /// Whether row i passes its oldest entry up (rows past the grid's: no).
+        let sendsRow = (0...rows).map { senders.contains($0) }
+        func ops(row: [Int]? = nil, column: [Int]? = nil, rowScale: [Int]? = nil, columnScale: [Int]? = nil) -> GridOps {
+            GridOps(rows: rows, cols: cols, row: row, column: column, rowScale: rowScale, columnScale: columnScale)
         }
         var phases: [PhaseProgram.Phase] = [.begin(inv["norm1"]!)]
         // Attention RMSNorm: Σx² along Y.
-        phases.append(local("rmsnorm", { i, _ in dLen(i) }) { c, _, _, s in
+        phases.append(local("rmsnorm", ops(row: dl)) { c, _, _, s in
             DecodeMath.sumOfSquares(core: c, store: s)
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(inv["norm1"]!))
         // QKV GEMV (reduce along Y).
         phases.append(.begin(inv["qkv"]!))
-        phases.append(local("qkv gemv", { i, j in dLen(i) + dLen(i) * (qLen(j) + 2 * kvLen(j)) }) { c, _, j, s in
+        phases.append(local("qkv gemv", ops(row: dl, rowScale: dl, columnScale: (0..<cols).map { ql[$0] + 2 * kvl[$0] })) { c, _, j, s in
             DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.attnNorm(l), weights: DecodeSlot.wqkv(l),
                                 n: qLen(j) + 2 * kvLen(j), d: d, eps: eps)
         })
@@ -90,7 +89,7 @@ struct DecodeProgramBuilder {
         // RoPE on q and k, append k and v on the append row, stage the oldest entry on shifting rows.
         // cos and sin of every RoPE pair's angle at this position (they depend on dim % hd only).
         let rope = DecodeRoPE(position: pos, base: base, headDim: hd)
-        phases.append(local("rope + kv append", { _, j in 2 * (qLen(j) + kvLen(j)) }) { c, i, j, s in
+        phases.append(local("rope + kv append", ops(column: (0..<cols).map { 2 * (ql[$0] + kvl[$0]) })) { c, i, j, s in
             let kv = layout.kvRange[j], q = qLen(j), e = kvLen(j)
             let n = s.withBuffer(c, DecodeSlot.acc) { $0.count }
             s.withBuffer(c, DecodeSlot.acc) { src in
@@ -111,7 +110,7 @@ struct DecodeProgramBuilder {
                     }
                 }
             }
-            let sends = senders.contains(i)
+            let sends = sendsRow[i]
             if i == appendRow {
                 s.withBuffer(c, DecodeSlot.qkv) { v in
                     s[c, DecodeSlot.kCache(l)].append(contentsOf: UnsafeBufferPointer(rebasing: v[q..<(q + e)]))
@@ -139,16 +138,17 @@ struct DecodeProgramBuilder {
             let bytesPerEntry: @Sendable (Int) -> Int = { j in 2 * kvLen(j) * eb }
             phases.append(.custom(count: { c in
                 let (i, _) = Self.place(grid, c)
-                return (senders.contains(i) ? 1 : 0) + (senders.contains(i + 1) ? 1 : 0)
+                return (sendsRow[i] ? 1 : 0) + (sendsRow[i + 1] ? 1 : 0)
             }, op: { c, k in
                 let (i, j) = Self.place(grid, c)
-                if senders.contains(i) && k == 0 {
+                if sendsRow[i] && k == 0 {
                     return .send(route: routes[c], bytes: max(1, bytesPerEntry(j)), buffer: DecodeSlot.shiftOut)
                 }
                 return .recv(colour: colourBase + Int32((i + 1) % 2), buffer: DecodeSlot.shiftIn)
             }))
-            phases.append(local("kv shift in", { i, j in senders.contains(i + 1) ? 2 * kvLen(j) : 0 }) { c, i, j, s in
-                guard senders.contains(i + 1) else { return }
+            phases.append(local("kv shift in", ops(rowScale: (0..<rows).map { sendsRow[$0 + 1] ? 1 : 0 },
+                                                   columnScale: kvl.map { 2 * $0 })) { c, i, j, s in
+                guard sendsRow[i + 1] else { return }
                 let e = kvLen(j)
                 s.withBuffer(c, DecodeSlot.shiftIn) { got in
                     s[c, DecodeSlot.kCache(l)].append(contentsOf: UnsafeBufferPointer(rebasing: got[0..<e]))
@@ -157,7 +157,7 @@ struct DecodeProgramBuilder {
             })
         }
         // Scores: per local token and head, partial dot products over the column's dims; sum along X.
-        phases.append(local("attention scores", { i, j in counts[i] * qLen(j) }) { c, i, j, s in
+        phases.append(local("attention scores", ops(rowScale: tokens, columnScale: ql)) { c, i, j, s in
             let e = kvLen(j), lo = layout.kvRange[j].lowerBound, t = counts[i]
             s.withBuffer(c, DecodeSlot.qkv) { v in
                 s.withBuffer(c, DecodeSlot.kCache(l)) { kc in
@@ -175,7 +175,7 @@ struct DecodeProgramBuilder {
         })
         phases.append(.collective(xPlan.carrying(perLine: counts.map { $0 * heads })))
         // Softmax over all tokens: max along Y, exp, sum along Y.
-        phases.append(local("softmax max", { i, _ in counts[i] * heads }) { c, i, _, s in
+        phases.append(local("softmax max", ops(row: tokens.map { $0 * heads })) { c, i, _, s in
             let t = counts[i]
             s.withBuffer(c, DecodeSlot.acc) { a in
                 s.withMutableBuffer(c, DecodeSlot.scores, count: a.count, zeroed: false) { sc in
@@ -191,7 +191,7 @@ struct DecodeProgramBuilder {
             }
         })
         phases.append(.collective(yPlan.carrying(heads).reducing(.max)))
-        phases.append(local("softmax exp", { i, _ in counts[i] * heads }) { c, i, _, s in
+        phases.append(local("softmax exp", ops(row: tokens.map { $0 * heads })) { c, i, _, s in
             let t = counts[i]
             withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { sum in
                 sum.update(repeating: 0)
@@ -214,7 +214,7 @@ struct DecodeProgramBuilder {
         })
         phases.append(.collective(yPlan.carrying(heads)))
         // Context: Σ_t p·V over local tokens for the column's query dims; sum along Y.
-        phases.append(local("attention context", { i, j in counts[i] * qLen(j) }) { c, i, j, s in
+        phases.append(local("attention context", ops(rowScale: tokens, columnScale: ql)) { c, i, j, s in
             let e = kvLen(j), lo = layout.kvRange[j].lowerBound, t = counts[i]
             withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { inverse in
                 s.withBuffer(c, DecodeSlot.acc) { a in
@@ -243,14 +243,14 @@ struct DecodeProgramBuilder {
         phases.append(.end(inv["attention"]!))
         // O projection (reduce along X) and the residual.
         phases.append(.begin(inv["o"]!))
-        phases.append(local("o gemv", { i, j in qLen(j) * dLen(i) }) { c, i, _, s in
+        phases.append(local("o gemv", ops(rowScale: dl, columnScale: ql)) { c, i, _, s in
             let k = s.withBuffer(c, DecodeSlot.acc) { $0.count }
             DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wo(l), k: k, n: dLen(i)) { a, p in a[p] }
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
         phases.append(.end(inv["o"]!))
         phases.append(.begin(inv["norm2"]!))
-        phases.append(local("residual + rmsnorm", { i, _ in 2 * dLen(i) }) { c, _, _, s in
+        phases.append(local("residual + rmsnorm", ops(row: dl.map { 2 * $0 })) { c, _, _, s in
             let t = DecodeMath.residual(core: c, store: s, squares: true)
             s.withMutableBuffer(c, DecodeSlot.acc, count: 1, zeroed: false) { $0[0] = t }
         })
@@ -258,24 +258,24 @@ struct DecodeProgramBuilder {
         phases.append(.end(inv["norm2"]!))
         // FFN: gate|up (reduce along Y), SwiGLU, down (reduce along X), residual.
         phases.append(.begin(inv["gateup"]!))
-        phases.append(local("gate|up gemv", { i, j in dLen(i) + dLen(i) * 2 * fLen(j) }) { c, _, j, s in
+        phases.append(local("gate|up gemv", ops(row: dl, rowScale: dl, columnScale: fl.map { 2 * $0 })) { c, _, j, s in
             DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.ffnNorm(l), weights: DecodeSlot.wgu(l),
                                 n: 2 * fLen(j), d: d, eps: eps)
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map { 2 * fLen($0) })))
         phases.append(.end(inv["gateup"]!))
         phases.append(.begin(inv["down"]!))
-        phases.append(local("down gemv", { i, j in 2 * fLen(j) + fLen(j) * dLen(i) }) { c, i, j, s in
+        phases.append(local("down gemv", ops(column: fl.map { 2 * $0 }, rowScale: dl, columnScale: fl)) { c, i, j, s in
             let f = fLen(j)
             precondition(s.withBuffer(c, DecodeSlot.acc) { $0.count } >= 2 * f, "gate|up shapes")
             DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wdown(l), k: f, n: dLen(i)) { gu, p in
-                ReferenceModel.silu(gu[p]) * gu[f &+ p]
+                DecodeMath.silu(gu[p]) * gu[f &+ p]
             }
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
         phases.append(.end(inv["down"]!))
         phases.append(.begin(inv["residual"]!))
-        phases.append(local("residual", { i, _ in dLen(i) }) { c, _, _, s in
+        phases.append(local("residual", ops(row: dl)) { c, _, _, s in
             DecodeMath.residual(core: c, store: s, squares: false)
         })
         phases.append(.end(inv["residual"]!))
@@ -290,14 +290,17 @@ struct DecodeProgramBuilder {
         let vLen: @Sendable (Int) -> Int = { j in layout.vocabRange[j].count }
         let numerics = self.numerics
         var phases: [PhaseProgram.Phase] = [.begin(norm)]
-        phases.append(Self.localPhase(label: label("rmsnorm"), grid: grid, numerics: numerics, ops: { i, _ in dLen(i) }) { c, _, _, s in
+        let rows = grid.rows, cols = grid.cols
+        let dl = (0..<rows).map(dLen), vl = (0..<cols).map(vLen)
+        phases.append(Self.localPhase(label: label("rmsnorm"), numerics: numerics,
+                                      ops: GridOps(rows: rows, cols: cols, row: dl)) { c, _, _, s in
             DecodeMath.sumOfSquares(core: c, store: s)
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(norm))
         phases.append(.begin(gemv))
-        phases.append(Self.localPhase(label: label("lm head gemv"), grid: grid, numerics: numerics,
-                                      ops: { i, j in dLen(i) + dLen(i) * vLen(j) }) { c, _, j, s in
+        phases.append(Self.localPhase(label: label("lm head gemv"), numerics: numerics,
+                                      ops: GridOps(rows: rows, cols: cols, row: dl, rowScale: dl, columnScale: vl)) { c, _, j, s in
             DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.outNorm(layers: layers), weights: DecodeSlot.lmHead(layers: layers),
                                 n: vLen(j), d: d, eps: eps)
         })

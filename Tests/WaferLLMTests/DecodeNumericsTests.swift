@@ -82,4 +82,15 @@ final class DecodeNumericsTests: XCTestCase {
             XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "k=\(k) n=\(n)")
         }
     }
+
+    /// The decode kernels' SiLU against the reference's, bit for bit (extremes, zeros and NaN included).
+    func testSiLUMatchesTheReferenceBitForBit() {
+        var rng = SplitMix64(seed: 11)
+        var xs: [Float] = [0, -0, 1, -1, 88.7, -88.7, 100, -104, .infinity, -.infinity, .nan,
+                           .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        xs += (0..<10_000).map { _ in rng.nextSymmetric(30) }
+        for x in xs {
+            XCTAssertEqual(DecodeMath.silu(x).bitPattern, ReferenceModel.silu(x).bitPattern, "x=\(x)")
+        }
+    }
 }
