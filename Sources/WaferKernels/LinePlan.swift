@@ -274,6 +274,9 @@ struct LineOpView {
     let routes: UnsafeMutablePointer<Int32>
     let routesPerLine: Int
 
+    /// See `LineOpTable.count`.
+    @inline(__always) func count(position p: Int) -> Int { opStart[p + 1] - opStart[p] }
+
     /// See `LineOpTable.op`.
     @inline(__always)
     func op(line: Int, position p: Int, pc: Int, lineElements: Int?, elementBytes: Int, label: Int32) -> MeshOp? {

@@ -18,6 +18,10 @@ public struct MeshGEMV: MeshProgram {
     let label: Int32
     let labels: (x: Int32, w: Int32, y: Int32, incoming: Int32, staging: Int32)
     let elementBytes: Int
+    /// Grid offsets without a hardware division, and the allreduce's op table without a
+    /// reference to retain (`plan` keeps it alive): the op function is on the engine's hot path.
+    let divider: GridDivider
+    let view: LineOpView
     static let work = Int32(1)
 
     public init(engine: MeshEngine, grid: KernelGrid, rows: Int, cols: Int, algorithm: LineAlgorithm,
@@ -32,6 +36,8 @@ public struct MeshGEMV: MeshProgram {
         let schedule = LineSchedule.make(algorithm, n: grid.rows, elements: ct, colourBase: 0)
         plan = try LinePlan(engine: engine, grid: grid, axis: .y, schedule: schedule,
                             slots: (acc: 2, incoming: 3, staging: 4), label: "\(algorithm.name) allreduce")
+        divider = GridDivider(grid)
+        view = plan.table.view
         var params = ["kernel": "gemv", "algorithm": algorithm.name, "rows": "\(rows)", "cols": "\(cols)",
                       "grid": "\(grid.cols)x\(grid.rows)", "x0": "\(grid.x0)", "y0": "\(grid.y0)"]
         if case .ktree(let g) = algorithm { params["groups"] = "\(g)" }
@@ -74,8 +80,9 @@ public struct MeshGEMV: MeshProgram {
         return worst
     }
 
+    /// - Complexity: O(1): a multiply-shift for the core's offsets and one table record.
     public func op(core: Int, pc: Int) -> MeshOp? {
-        guard let (_, py) = grid.offsets(of: core) else { return nil }
+        guard let (px, py) = divider.offsets(of: core) else { return nil }
         let eb = elementBytes
         switch pc {
         case 0: return .alloc(label: labels.x, bytes: rt * eb)
@@ -87,8 +94,11 @@ public struct MeshGEMV: MeshProgram {
         case 6: return .compute(macs: rt * ct, label: label, work: Self.work)
         default: break
         }
-        let k = pc - 7, n = plan.count(position: py)
-        if k < n { return plan.op(core: core, pc: k) }
+        // The allreduce runs along Y: line = column px, position = row py.
+        let k = pc - 7, n = view.count(position: py)
+        if k < n {
+            return view.op(line: px, position: py, pc: k, lineElements: plan.lineElements?[px], elementBytes: eb, label: plan.label)
+        }
         switch k - n {
         case 0: return .end(invocation: invocation)
         case 1: return .free(label: labels.staging)
