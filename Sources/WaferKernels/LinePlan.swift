@@ -239,7 +239,7 @@ final class LineOpTable: @unchecked Sendable {
     }
 
     /// Ops at line position `p`.
-    @inline(__always) func count(position p: Int) -> Int { opStart[p + 1] - opStart[p] }
+    @inline(__always) func count(position p: Int) -> Int { view.count(position: p) }
 
     /// The table's memory, for callers that keep the table alive themselves.
     var view: LineOpView { LineOpView(opStart: opStart, ops: ops, routes: routes, routesPerLine: routesPerLine) }
@@ -249,20 +249,7 @@ final class LineOpTable: @unchecked Sendable {
     /// - Complexity: O(1).
     @inline(__always)
     func op(line: Int, position p: Int, pc: Int, lineElements: Int?, elementBytes: Int, label: Int32) -> MeshOp? {
-        let start = opStart[p]
-        guard pc < opStart[p + 1] - start else { return nil }
-        let o = ops[start + pc]
-        switch o.kind {
-        case 0:
-            let id = routes[line * routesPerLine + Int(o.index)]
-            let n = lineElements ?? o.elements
-            return .send(route: id, bytes: max(1, n) * elementBytes, buffer: o.slot)
-        case 1:
-            return .recv(colour: o.index, buffer: o.slot)
-        default:
-            let n = o.elements == 0 ? 0 : (lineElements ?? o.elements)
-            return .compute(macs: n, label: label, work: o.work)
-        }
+        view.op(line: line, position: p, pc: pc, lineElements: lineElements, elementBytes: elementBytes, label: label)
     }
 }
 

@@ -63,6 +63,8 @@ public struct RingGEMM: MeshProgram {
     var plans: [CorePlan]
     /// Tile bytes and the local GEMM's MACs (per op, precomputed).
     let aBytes: Int, bBytes: Int, cBytes: Int, tileMACs: Int
+    /// Grid offsets of a core without a hardware division.
+    let divider: GridDivider
 
     /// What one core sends on and receives on.
     struct CorePlan {
@@ -102,6 +104,7 @@ public struct RingGEMM: MeshProgram {
         aBytes = mt * kt * elementBytes; bBytes = kt * nt * elementBytes; cBytes = mt * nt * elementBytes
         tileMACs = mt * kt * nt
         plans = Array(repeating: CorePlan(), count: p * p)
+        divider = GridDivider(grid)
         guard p > 1 else { try scatter(engine, a, b); return }
         for bigI in 0..<p {
             for bigJ in 0..<p {
@@ -181,11 +184,9 @@ public struct RingGEMM: MeshProgram {
 
     // MARK: - The program
 
-    /// - Complexity: O(1): one division for the core's offsets and one record read.
+    /// - Complexity: O(1): a multiply-shift for the core's offsets and one record read.
     public func op(core: Int, pc: Int) -> MeshOp? {
-        let width = grid.geometry.width
-        let px = core % width &- grid.x0, py = core / width &- grid.y0
-        guard px >= 0, py >= 0, px < side, py < side else { return nil }
+        guard let (px, py) = divider.offsets(of: core) else { return nil }
         var pc = pc
         // Prologue: allocations and the invocation mark.
         if pc < 6 {

@@ -146,8 +146,7 @@ public final class MeshEngine: TraceTotalsSource {
     var invocationFirst: [Int64] = []
     var invocationLast: [Int64] = []
 
-    let alpha: Int64, beta: Int64, overhead: Int64, macRate: Int64
-    let linkBytesPerCycle: Int, rampBytesPerCycle: Int, sramLimit: Int
+    let alpha: Int64, beta: Int64, overhead: Int64, sramLimit: Int
     /// Cycles of `n` MACs, wavelets of `n` bytes on a ramp and on a link (⌈n / rate⌉).
     let macCycles: CeilDivider, rampWavelets: CeilDivider, linkWavelets: CeilDivider
     var makespan: Int64 = 0
@@ -202,9 +201,6 @@ public final class MeshEngine: TraceTotalsSource {
         alpha = Int64(spec.hopLatencyCycles)
         beta = Int64(spec.relayLatencyCycles)
         overhead = Int64(spec.opOverheadCycles)
-        macRate = Int64(spec.macsPerCycle)
-        linkBytesPerCycle = spec.linkBytesPerCycle
-        rampBytesPerCycle = spec.rampBytesPerCycle
         macCycles = CeilDivider(spec.macsPerCycle)
         rampWavelets = CeilDivider(spec.rampBytesPerCycle)
         linkWavelets = CeilDivider(spec.linkBytesPerCycle)
