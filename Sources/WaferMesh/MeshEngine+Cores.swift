@@ -21,13 +21,17 @@ extension MeshEngine {
     /// `begin`, `nop`, finishing — and is rescheduled at the first shared op: the same state and
     /// trace as stepping op by op, with fewer events.
     ///
-    /// Receives and `waitSends` run ahead too when that provably changes nothing. A receive
-    /// (`receivesAhead`) runs ahead only when the oldest copy on its colour is in the mailbox with
-    /// its tail arrived by then: copies still to come queue behind it, so a receive at its own
-    /// cycle would take the same one; otherwise it waits for its own event as before. `waitSends`
-    /// (`waitSendsAhead`: no route relays, so only the core's own sends, all issued already,
-    /// claim its injection ramp) jumps to the cycle the ramp is free. With full detail every op that takes time
-    /// is its own event, so spans are recorded in global time order.
+    /// Receives, `waitSends` and `end` run ahead too when that provably changes nothing. A receive
+    /// (`receivesAhead`) takes its mail ahead only when the oldest copy on its colour is in the
+    /// mailbox with its tail arrived by then: copies still to come queue behind it, so a receive at
+    /// its own cycle would take the same one. A receive whose copy is not in (or not whole) by its
+    /// cycle `t` blocks ahead of the clock, waiting from `t`: the copy that wakes it wakes it at its
+    /// tail but no earlier than `t` (`arrive`), the cycle a core event at `t` would have found it
+    /// in the mailbox, so that event is not needed. `waitSends` (`waitSendsAhead`: no route relays,
+    /// so only the core's own sends, all issued already, claim its injection ramp) jumps to the
+    /// cycle the ramp is free; `end` (`endsAhead`) runs ahead when the recorder keeps no kernel
+    /// spans. With full detail every op that takes time is its own event, so spans are recorded in
+    /// global time order.
     ///
     /// - Complexity: O(1) per op issued (a receive scans the core's mailbox).
     func step<P: MeshProgram>(_ program: P, core c: Int, now: Int64) throws {
@@ -75,11 +79,11 @@ extension MeshEngine {
                 cs.pointee.pc += 1
 
             case .recv(let colour, let buffer):
-                if ahead && !receivesAhead { reschedule(c, at: t); return }
-                let (d, ready) = takeMail(core: c, colour: colour, at: t)
+                let takes = !ahead || receivesAhead
+                let (d, ready) = takeMail(core: c, colour: colour, at: t, take: takes)
                 guard d >= 0 else {
-                    if ahead { reschedule(c, at: t); return }
-                    // Blocked: `time` keeps the cycle the wait started (a woken core always finds its mail).
+                    // Blocked, ahead of the clock or not: `time` keeps the cycle the wait started (a
+                    // woken core always finds its mail; `arrive` wakes it no earlier than that cycle).
                     if cs.pointee.wait != -3 { cs.pointee.time = t }
                     if ready >= 0 {
                         // A matching copy is in the mailbox, its tail still on the way: wake at its arrival.
@@ -90,6 +94,8 @@ extension MeshEngine {
                     }
                     return
                 }
+                // Mail is in, but with the worker a receive takes it only in its own cycle (see `receivesAhead`).
+                if !takes { reschedule(c, at: t); return }
                 if cs.pointee.wait == -3 {
                     let since = cs.pointee.time
                     if t > since {
@@ -139,7 +145,7 @@ extension MeshEngine {
                 cs.pointee.pc += 1
 
             case .end(let inv):
-                if ahead { reschedule(c, at: t); return }
+                if ahead && !endsAhead { reschedule(c, at: t); return }
                 invocationLast[Int(inv)] = max(invocationLast[Int(inv)], t)
                 recorder.span(Span(core: Int32(c), kind: .kernel, label: invocationLabel[Int(inv)],
                                    start: cs.pointee.invocationStart, end: t, macs: 0))
@@ -203,7 +209,7 @@ extension MeshEngine {
     ///   fully arrived yet (only when copies are mailed at their head's delivery: a core's copies
     ///   arrive in mailbox order, so no later one has either); or (-1, -1) when there is none.
     /// - Complexity: O(messages waiting in the mailbox).
-    @inline(__always) private func takeMail(core c: Int, colour: Int32, at t: Int64) -> (Int, Int64) {
+    @inline(__always) private func takeMail(core c: Int, colour: Int32, at t: Int64, take: Bool = true) -> (Int, Int64) {
         let cs = cores.base + c
         var prev: Int32 = -1
         var d = cs.pointee.mailHead
@@ -211,6 +217,7 @@ extension MeshEngine {
             let ds = deliveries.states.base + Int(d)
             if ds.pointee.colour == colour {
                 if ds.pointee.tail > t { return (-1, ds.pointee.tail) }
+                if !take { return (Int(d), -1) }
                 let nxt = ds.pointee.next
                 if prev < 0 { cs.pointee.mailHead = nxt } else { deliveries.states[Int(prev)].next = nxt }
                 if cs.pointee.mailTail == d { cs.pointee.mailTail = prev }

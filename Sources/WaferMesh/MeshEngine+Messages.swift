@@ -150,8 +150,10 @@ extension MeshEngine {
         if cs.pointee.mailTail >= 0 { deliveries.states[Int(cs.pointee.mailTail)].next = Int32(d) } else { cs.pointee.mailHead = Int32(d) }
         cs.pointee.mailTail = Int32(d)
         if cs.pointee.wait == colour {
-            cs.pointee.wait = -3   // woken: exactly one core event is pending; `time` keeps the wait's start
-            schedule(.core, id: UInt64(c), slot: c, at: tail)
+            // Woken: exactly one core event is pending; `time` keeps the wait's start, which (for a
+            // receive that blocked ahead of the clock) may be later than the tail.
+            cs.pointee.wait = -3
+            schedule(.core, id: UInt64(c), slot: c, at: max(tail, cs.pointee.time))
         }
     }
 }

@@ -129,6 +129,10 @@ public final class MeshEngine: TraceTotalsSource {
     /// delivered, marked with the cycle its tail arrives (see `eject`), instead of in a delivery
     /// event at that cycle. With `full` detail every op and every delivery is its own event.
     let runsAhead: Bool
+    /// `runsAhead`, and the recorder keeps no kernel spans (it keeps them in the order their
+    /// invocations end, so an `end` op waits for its own cycle when it does): `end` runs ahead of
+    /// the clock (its mark's last cycle is a maximum, its span only adds to totals).
+    let endsAhead: Bool
     /// `runsAhead`, and no declared route relays (relays re-inject through their core's injection
     /// ramp, so only then is the ramp private to the core's program): `waitSends` runs ahead of
     /// the clock too (see `step`). Set by `run`.
@@ -207,6 +211,7 @@ public final class MeshEngine: TraceTotalsSource {
         sramLimit = spec.sramBytesPerCore
         recordsWindows = recorder.recordsLinkWindows
         runsAhead = !recorder.recordsEvents
+        endsAhead = runsAhead && !recorder.keepsRecords
         recorder.totalsSource = self
     }
 

@@ -49,7 +49,8 @@ public final class TraceRecorder {
 
     private let path: String?
     /// Spans and messages are kept (written to the file, or held for `finish` in memory mode).
-    private let keepsRecords: Bool
+    /// Spans and messages are kept (written to the trace or returned by `finish`), not only counted.
+    public let keepsRecords: Bool
     private var handle: FileHandle?
     private var finished = false
 

@@ -53,6 +53,44 @@ final class RunAheadTests: XCTestCase {
         try assertDetailsAgree(specs: [overheadSpec, MeshSpec.tiny], seeds: 1...4) { try Self.roundsProgram($0, seed: $1, rounds: 4) }
     }
 
+    /// One message from (0,0) to (3,0); the receiver computes `macs` first, so its receive comes
+    /// before the message is in (it blocks ahead of the clock) or after (the copy waits for it).
+    static func lateOrEarlyProgram(_ e: MeshEngine, macs: Int) throws -> ScriptProgram {
+        let g = e.geometry
+        let inv = e.invocation(name: "one", params: [:])
+        let label = e.label("work")
+        let r = try e.routeXY(from: g.core(x: 0, y: 0), to: g.core(x: 3, y: 0), colour: 0)
+        return ScriptProgram([
+            g.core(x: 0, y: 0): [.begin(invocation: inv), .compute(macs: 100, label: label, work: -1),
+                                 .send(route: r, bytes: 64, buffer: -1), .end(invocation: inv)],
+            g.core(x: 3, y: 0): [.begin(invocation: inv), .compute(macs: macs, label: label, work: -1),
+                                 .recv(colour: 0, buffer: -1), .end(invocation: inv)],
+        ])
+    }
+
+    /// A receive that finds no mail ahead of the clock blocks there, waiting from its own cycle:
+    /// the same timings as stepping op by op whether the copy comes before that cycle or after,
+    /// and no core event at the receive's cycle: sender and receiver take two core events each (a
+    /// start, then the send's own cycle or the wake-up), the two idle cores one each.
+    func testAReceiveBlocksAheadOfTheClockWithTheTimingsOfSteppingOpByOp() throws {
+        let spec = try MeshSpec.wse2.subgrid(width: 4, height: 1)
+        let early = 4, late = 4000   // MACs before the receive: it comes before / after the copy
+        try assertDetailsAgree(specs: [spec], seeds: 0...1) { e, seed in
+            try Self.lateOrEarlyProgram(e, macs: seed == 0 ? early : late)
+        }
+        var waits: [Int64] = []
+        for macs in [early, late] {
+            let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: false)
+            let e = try MeshEngine(spec: spec, recorder: rec)
+            try e.run(try Self.lateOrEarlyProgram(e, macs: macs))
+            XCTAssertEqual(e.stats.coreEvents, 6, "macs \(macs)")
+            e.finishRecording()
+            waits.append(try rec.finish().coreTotals.waitCycles[3])
+        }
+        XCTAssertGreaterThan(waits[0], 0, "the early receive waits for the copy")
+        XCTAssertEqual(waits[1], 0, "the late receive finds the copy in")
+    }
+
     /// The fast paths are taken: summary detail needs fewer core events than full detail, and
     /// declaring a relayed route turns `waitSends` ahead off (its core's ramp is then shared).
     func testWaitSendsRunAheadOnlyWithoutRelays() throws {

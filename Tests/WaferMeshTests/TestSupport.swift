@@ -23,9 +23,9 @@ struct ScriptProgram: MeshProgram {
 
 /// Builds an engine on `spec`, lets `build` declare routes and a program, runs it, returns the trace.
 func simulate(_ spec: MeshSpec = .tiny, detail: TraceDetail = .full, payloadSlots: Int? = nil,
-              policy: ViolationPolicy = .abort,
+              policy: ViolationPolicy = .abort, keepsRecords: Bool = true,
               _ build: (MeshEngine) throws -> ScriptProgram) throws -> Trace {
-    let rec = try TraceRecorder(spec: spec, detail: detail)
+    let rec = try TraceRecorder(spec: spec, detail: detail, keepsRecords: keepsRecords)
     let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: payloadSlots, policy: policy)
     let program = try build(engine)
     try engine.run(program)
@@ -39,9 +39,10 @@ extension MeshGeometry {
 
 func core(_ x: Int, _ y: Int, _ g: MeshGeometry = .tiny) -> Int { g.core(x: x, y: y) }
 
-/// Runs the program `build` makes for each spec and seed at full, kernel and summary detail, and
-/// checks that the coarser details give full detail's summary, totals, kernels and kernel spans
-/// (the engine's fast paths at kernel and summary detail must not change any timing).
+/// Runs the program `build` makes for each spec and seed at full, kernel and summary detail (and at
+/// summary detail with no records kept, where `end` ops also run ahead), and checks that the
+/// coarser details give full detail's summary, totals, kernels and kernel spans (the engine's fast
+/// paths at kernel and summary detail must not change any timing).
 func assertDetailsAgree(specs: [MeshSpec], seeds: ClosedRange<UInt64>,
                         _ build: (MeshEngine, UInt64) throws -> ScriptProgram,
                         file: StaticString = #filePath, line: UInt = #line) throws {
@@ -52,6 +53,13 @@ func assertDetailsAgree(specs: [MeshSpec], seeds: ClosedRange<UInt64>,
                 traces[detail] = try simulate(spec, detail: detail) { try build($0, seed) }
             }
             let full = traces[.full]!
+            let bare = try simulate(spec, detail: .summary, keepsRecords: false) { try build($0, seed) }
+            let what = "\(spec.name) seed \(seed) summary, no records"
+            XCTAssertEqual(bare.summary, full.summary, what, file: file, line: line)
+            XCTAssertEqual(bare.linkTotals, full.linkTotals, what, file: file, line: line)
+            XCTAssertEqual(bare.coreTotals, full.coreTotals, what, file: file, line: line)
+            XCTAssertEqual(bare.kernels, full.kernels, what, file: file, line: line)
+            XCTAssertTrue(bare.spans.isEmpty, what, file: file, line: line)
             for detail in [TraceDetail.kernel, .summary] {
                 let t = traces[detail]!
                 let what = "\(spec.name) seed \(seed) \(detail)"
