@@ -23,6 +23,10 @@ struct SweepCommand: ParsableCommand {
 
         Runs carry real numbers (checked against a dense product) only when they are small (side ≤ 16 and at \
         most 2^27 MACs); --timing-only turns numerics off everywhere. Timings are identical either way.
+
+        The runs are independent: --jobs of them run at once, each on its own host thread (default: one per \
+        host core). Rows are written in the same order and with the same figures as with --jobs 1; only the \
+        "run s" column, each run's own wall time, depends on what else runs beside it.
         """
     )
 
@@ -53,9 +57,13 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("out"), help: ArgumentHelp("CSV file to write.", valueName: "sweep.csv"))
     var out: String
 
+    @Option(help: ArgumentHelp("Runs at once, each on its own host thread (default: the host's cores).", valueName: "n"))
+    var jobs: Int?
+
     func validate() throws {
         guard kernel == "gemm" || kernel == "gemv" else { throw ValidationError("--kernel must be gemm or gemv, got '\(kernel)'") }
         if let groups, groups <= 0 { throw ValidationError("--groups must be positive, got \(groups)") }
+        if let jobs, jobs <= 0 { throw ValidationError("--jobs must be positive, got \(jobs)") }
         guard [m, k, n, rows, cols].allSatisfy({ $0 > 0 }) else { throw ValidationError("sizes must be positive") }
         _ = try sides()
         _ = try algorithmList()
@@ -94,20 +102,26 @@ struct SweepCommand: ParsableCommand {
         try csv.seekToEnd()
         var rows: [ValidationRow] = []
         printNow(SweepConsoleTable.header)
-        for algo in try algorithmList() {
-            for side in try sides() {
-                let spec = try base.subgrid(width: side, height: side)
-                let point = try SweepPoint.run(kernel: kernel, algorithm: algo, spec: spec, m: m, k: k, n: n,
-                                               rows: self.rows, cols: cols, groups: groups, timingOnly: timingOnly)
-                let (pm, pk, pn) = kernel == "gemm" ? (m, k, n) : (self.rows, 1, cols)
-                try csv.write(contentsOf: Data("\(kernel),\(algo),\(side),\(pm),\(pk),\(pn),\(point.predicted.map(String.init) ?? ""),\(point.measured)\n".utf8))
-                let row = ValidationRow(name: algo, kernel: kernel, algorithm: algo,
-                                        shape: kernel == "gemm" ? "\(m)x\(k)x\(n)" : "\(self.rows)x\(cols)",
-                                        grid: "\(side)x\(side)", predicted: point.predicted, measured: point.measured,
-                                        dominantTerm: point.prediction?.dominantTerm)
-                rows.append(row)
-                printNow(SweepConsoleTable.line(algo: algo, side: side, point: point, row: row))
-            }
+        let runs = try algorithmList().flatMap { algo in try sides().map { (algo, $0) } }
+        let threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let (kernel, m, k, n, rowCount, cols, groups, timingOnly) = (kernel, m, k, n, self.rows, cols, groups, timingOnly)
+        // Bigger grids first (their runs are the long ones), so the longest does not run alone at the end.
+        try OrderedJobs.run(count: runs.count, threads: threads, cost: { Double(runs[$0].1) }, job: { i in
+            let (algo, side) = runs[i]
+            let spec = try base.subgrid(width: side, height: side)
+            // Runs side by side already use the host's cores: their arithmetic stays on their own thread.
+            return try SweepPoint.run(kernel: kernel, algorithm: algo, spec: spec, m: m, k: k, n: n, rows: rowCount, cols: cols,
+                                      groups: groups, timingOnly: timingOnly, numericsThreads: threads > 1 ? 1 : nil)
+        }) { i, point in
+            let (algo, side) = runs[i]
+            let (pm, pk, pn) = kernel == "gemm" ? (m, k, n) : (self.rows, 1, cols)
+            try csv.write(contentsOf: Data("\(kernel),\(algo),\(side),\(pm),\(pk),\(pn),\(point.predicted.map(String.init) ?? ""),\(point.measured)\n".utf8))
+            let row = ValidationRow(name: algo, kernel: kernel, algorithm: algo,
+                                    shape: kernel == "gemm" ? "\(m)x\(k)x\(n)" : "\(self.rows)x\(cols)",
+                                    grid: "\(side)x\(side)", predicted: point.predicted, measured: point.measured,
+                                    dominantTerm: point.prediction?.dominantTerm)
+            rows.append(row)
+            printNow(SweepConsoleTable.line(algo: algo, side: side, point: point, row: row))
         }
         if let s = Validation.stats(rows) {
             print(String(format: "%d runs: MAPE %.2f%%, geomean error %.2f%%, max error %.2f%%, bias %+.2f%%",
@@ -130,13 +144,14 @@ struct SweepPoint {
     /// Runs one kernel on the whole of `spec`'s mesh (recording in memory, summary detail,
     /// violations recorded) and predicts it from the same shape and spec.
     static func run(kernel: String, algorithm: String, spec: MeshSpec, m: Int, k: Int, n: Int, rows: Int, cols: Int,
-                    groups: Int?, timingOnly: Bool) throws -> SweepPoint {
+                    groups: Int?, timingOnly: Bool, numericsThreads: Int? = nil) throws -> SweepPoint {
         let side = spec.width
         let macs = kernel == "gemm" ? Double(m) * Double(k) * Double(n) : Double(rows) * Double(cols)
         let numerics = !timingOnly && side <= 16 && macs <= Double(1 << 27)
         let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: false)   // reads marks and totals only
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? KernelRunner.payloadSlots : nil,
                                     policy: .record)
+        if let numericsThreads { engine.numericsThreads = numericsThreads }
         let grid = try KernelGrid(geometry: engine.geometry)
         let clock = Date()
         let err: Float?
