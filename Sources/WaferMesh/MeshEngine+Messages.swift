@@ -79,11 +79,17 @@ extension MeshEngine {
         ls.pointee.busy = b
         let (y, o2) = ls.pointee.bytes.addingReportingOverflow(UInt32(truncatingIfNeeded: bytes))
         ls.pointee.bytes = y
-        if o1 { linkCarries[link * 2, default: 0] &+= 1 << 32 }
-        if o2 { linkCarries[link * 2 + 1, default: 0] &+= 1 << 32 }
+        if o1 || o2 { carry(link, busy: o1, bytes: o2) }
         if queued > 0 { raisePeak(link, queued) }
         linksDirty = true
         hopsUnflushed &+= 1
+    }
+
+    /// A link's 32-bit busy or byte counter wrapped: keep the carry aside. Out of line, so that
+    /// `hop` does not carry the dictionary's default-value closure on its common path.
+    @inline(never) private func carry(_ link: Int, busy: Bool, bytes: Bool) {
+        if busy { linkCarries[link * 2, default: 0] &+= 1 << 32 }
+        if bytes { linkCarries[link * 2 + 1, default: 0] &+= 1 << 32 }
     }
 
     private func raisePeak(_ link: Int, _ queued: Int64) {
