@@ -30,14 +30,18 @@ struct MessageState {
 ///
 /// Slots are reused last-freed-first, so a long run allocates no memory per message once the
 /// pool has grown to the largest number in flight. Payloads (real numerics) live beside the
-/// states in a Swift array, touched only when the engine carries them.
+/// states in raw memory of array references (assigned and swapped in place: no uniqueness check
+/// of an outer array), touched only when the engine carries them.
 struct MessagePool {
     private(set) var states = RawVec<MessageState>(capacity: 1024)
-    var payload: [[Float]] = []
+    var payload: RawVec<[Float]>
     private var free = RawVec<Int32>(capacity: 1024)
     let carriesPayloads: Bool
 
-    init(carriesPayloads: Bool) { self.carriesPayloads = carriesPayloads }
+    init(carriesPayloads: Bool) {
+        self.carriesPayloads = carriesPayloads
+        payload = RawVec(capacity: carriesPayloads ? 1024 : 1)
+    }
 
     /// Takes a slot for a new message (its state is overwritten by the caller).
     ///
@@ -59,9 +63,9 @@ struct MessagePool {
     /// Slots ever allocated (the most messages in flight at once).
     var capacity: Int { states.count }
 
-    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.capacity * MemoryLayout<[Float]>.stride }
+    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.allocatedBytes }
 
-    func freeMemory() { states.free(); free.free() }
+    func freeMemory() { states.free(); free.free(); payload.freeReleasingElements() }
 }
 
 /// A copy of a message delivered (or about to be) into a core's mailbox, with everything its
@@ -89,11 +93,14 @@ struct DeliveryState {
 /// Deliveries in recycled slots (last-freed-first). Payloads (real numerics) live beside them.
 struct DeliveryPool {
     private(set) var states = RawVec<DeliveryState>(capacity: 1024)
-    var payload: [[Float]] = []
+    var payload: RawVec<[Float]>
     private var free = RawVec<Int32>(capacity: 1024)
     let carriesPayloads: Bool
 
-    init(carriesPayloads: Bool) { self.carriesPayloads = carriesPayloads }
+    init(carriesPayloads: Bool) {
+        self.carriesPayloads = carriesPayloads
+        payload = RawVec(capacity: carriesPayloads ? 1024 : 1)
+    }
 
     @inline(__always) mutating func allocate() -> Int {
         if free.count > 0 { return Int(free.removeLast()) }
@@ -108,9 +115,9 @@ struct DeliveryPool {
         free.append(Int32(d))
     }
 
-    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.capacity * MemoryLayout<[Float]>.stride }
+    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.allocatedBytes }
 
-    func freeMemory() { states.free(); free.free() }
+    func freeMemory() { states.free(); free.free(); payload.freeReleasingElements() }
 }
 
 /// Live SRAM allocations, as per-core linked lists (heads in each core's state) through a shared

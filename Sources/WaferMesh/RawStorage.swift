@@ -1,4 +1,6 @@
 /// A growable buffer of trivial values (no references inside) that its owner frees explicitly.
+/// (The pools' payload references live in one too: assigned and swapped in place, and released
+/// with `freeReleasingElements`.)
 ///
 /// The engine keeps its hot state in these instead of Swift arrays: element access compiles to a
 /// plain load or store (no uniqueness check, no retain/release, no bounds check in release
@@ -83,6 +85,12 @@ struct RawVec<Element> {
 
     /// Releases the memory; the handle must not be used afterwards.
     func free() { base.deallocate() }
+
+    /// Releases the elements (references: a `RawVec` of array payloads), then the memory.
+    func freeReleasingElements() {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
 }
 
 /// A fixed-size, zero-initialised buffer of trivial values, owned and freed by one object.
