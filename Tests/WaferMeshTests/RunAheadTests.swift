@@ -91,6 +91,31 @@ final class RunAheadTests: XCTestCase {
         XCTAssertEqual(waits[1], 0, "the late receive finds the copy in")
     }
 
+    /// Prefetching (chosen by the size of the mesh against the host's L2; off on a mesh this
+    /// small) changes no result.
+    func testPrefetchingOnOrOffGivesTheSameTrace() throws {
+        let spec = try MeshSpec.wse2.subgrid(width: 8, height: 6)
+        for detail in [TraceDetail.full, .summary] {
+            var traces: [Trace] = []
+            for on in [false, true] {
+                let rec = try TraceRecorder(spec: spec, detail: detail)
+                let e = try MeshEngine(spec: spec, recorder: rec)
+                e.prefetches = on
+                try e.run(try Self.roundsProgram(e, seed: 11, rounds: 3))
+                e.finishRecording()
+                traces.append(try rec.finish())
+            }
+            let (a, b) = (traces[0], traces[1])
+            XCTAssertEqual(a.summary, b.summary, "\(detail)")
+            XCTAssertEqual(a.spans, b.spans, "\(detail)")
+            XCTAssertEqual(a.messages, b.messages, "\(detail)")
+            XCTAssertEqual(a.kernels, b.kernels, "\(detail)")
+            XCTAssertEqual(a.linkTotals, b.linkTotals, "\(detail)")
+            XCTAssertEqual(a.coreTotals, b.coreTotals, "\(detail)")
+            XCTAssertGreaterThan(a.summary.messages, 0)
+        }
+    }
+
     /// The fast paths are taken: summary detail needs fewer core events than full detail, and
     /// declaring a relayed route turns `waitSends` ahead off (its core's ramp is then shared).
     func testWaitSendsRunAheadOnlyWithoutRelays() throws {
