@@ -87,6 +87,15 @@ for t in $LONG_TOKENS; do
         --mesh 96x96 --prompt-tokens "$t" --max-tokens 1 --prefill steps --simulate-layers 1
 done
 
+echo "bench: a sweep on one host thread and on every host core (waferscope sweep --jobs)"
+SWEEP_SIDES="16,32,64,128"; [[ "${BENCH_QUICK:-0}" == 1 ]] && SWEEP_SIDES="16,32,64"
+CORES="$(nproc)"
+for j in 1 "$CORES"; do
+    part cli --bin "$SCRATCH/cli/release/waferscope" --label "sweep jobs $j" -- sweep --kernel gemm --algos meshgemm,cannon \
+        --mesh-sides "$SWEEP_SIDES" --m $GEMM_N --k $GEMM_N --n $GEMM_N --timing-only --jobs "$j" --out "$OUT/tmp/sweep-$j.csv"
+done
+cmp -s "$OUT/tmp/sweep-1.csv" "$OUT/tmp/sweep-$CORES.csv" || { echo "bench: sweep --jobs $CORES wrote a different CSV from --jobs 1" >&2; exit 1; }
+
 if [[ -n "${BASELINE_BIN:-}" ]]; then
     echo "bench: command-line runs, baseline against this build"
     for pair in "baseline:$BASELINE_BIN" "current:$SCRATCH/cli/release/waferscope"; do
@@ -105,5 +114,5 @@ if [[ -n "${BASELINE_BIN:-}" ]]; then
 fi
 
 "$BIN" report --parts "$PARTS" --json "$OUT/results.json" --markdown "$OUT/REPORT.md"
-rm -f "$OUT"/tmp/*.wtrace "$OUT"/tmp/*.json
+rm -f "$OUT"/tmp/*.wtrace "$OUT"/tmp/*.json "$OUT"/tmp/*.csv
 echo "bench: wrote bench/REPORT.md and bench/results.json"

@@ -197,6 +197,25 @@ enum Report {
                 md.append("")
             }
         }
+        let sweeps = cli.compactMap { p -> (jobs: Int, part: JSONObject)? in
+            guard let l = p["label"] as? String, l.hasPrefix("sweep jobs "), let j = Int(l.dropFirst(11)) else { return nil }
+            return (j, p)
+        }.sorted { $0.jobs < $1.jobs }
+        if let one = sweeps.first, one.jobs == 1, let all = sweeps.last, all.jobs > 1 {
+            md.append("## A sweep on every host core")
+            md.append("")
+            let args = ((one.part["sizes"] as? JSONObject)?["arguments"] as? String) ?? "sweep …"
+            md.append("`waferscope \(args)`, then the same with `--jobs \(all.jobs)`: a sweep's runs are independent, so `--jobs N` runs N at once, each on its own thread (biggest grids first). Same CSV, byte for byte (bench.sh compares them).")
+            md.append("")
+            md.append("| jobs | s | peak RSS | speed-up |")
+            md.append("|---:|---:|---:|---:|")
+            for (j, p) in sweeps {
+                md.append("| \(j) | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) | \(fmt(fig(one.part, "seconds") / max(1e-9, fig(p, "seconds")), 2))× |")
+            }
+            md.append("")
+            md.append("The speed-up is bounded by the longest run (Cannon on the biggest grid), which no second thread shortens.")
+            md.append("")
+        }
         let base = cli.filter { ($0["label"] as? String)?.hasPrefix("baseline") == true }
         if !base.isEmpty {
             md.append("## Before and after (`waferscope` command lines, `BASELINE_BIN` against this build)")
