@@ -4,18 +4,22 @@ import Foundation
 ///
 /// Job `i` runs on whichever worker thread is free; `deliver` sees the results on the calling
 /// thread, job 0 first, each as soon as it and every job before it are done, so output written
-/// from `deliver` is the same, line for line, as a one-thread run's. After the first job that
-/// throws, no new job starts; the results before it that are done are still delivered (up to the
-/// first job that never ran), then its error is rethrown. Jobs must not share mutable state: each
-/// builds its own engine and recorder (engines share nothing, so runs side by side give the results
-/// of runs one after another). `waferscope sweep` runs its points this way.
+/// from `deliver` is the same, line for line, as a one-thread run's. Failures end the same way as
+/// on one thread: every job before the first failing one (in job order) runs and is delivered,
+/// no job after it starts once the failure is known, and that job's error is rethrown.
+///
+/// Jobs must not share mutable state: each builds its own engine and recorder (engines share
+/// nothing, so runs side by side give the results of runs one after another). `waferscope sweep`
+/// runs its points this way.
 public enum OrderedJobs {
     /// Runs `job(0) … job(count − 1)` on up to `threads` threads (inline when `threads` is 1).
     ///
     /// - Parameter cost: an estimate of each job's cost; threads start the costliest jobs first
-    ///   (the longest one then does not run alone at the end), delivery stays in job order.
-    /// - Throws: the error of the job that failed first (one thread: the first in job order), or
-    ///   of `deliver`.
+    ///   (the longest one then does not run alone at the end), delivery stays in job order. A
+    ///   result that is ready waits for those before it, so a run stopped from outside (a signal)
+    ///   has delivered only the results before the first unfinished job.
+    /// - Throws: the error of the first failing job in job order (as one thread would), or of
+    ///   `deliver` (after the jobs running then have ended).
     public static func run<R>(count: Int, threads: Int, cost: (Int) -> Double = { _ in 0 },
                               job: @escaping @Sendable (Int) throws -> R, deliver: (Int, R) throws -> Void) throws {
         if threads <= 1 || count <= 1 {
@@ -23,8 +27,8 @@ public enum OrderedJobs {
             return
         }
         let costs = (0..<count).map(cost)
-        let board = Board<R>(order: (0..<count).sorted { (costs[$0], $1) > (costs[$1], $0) })
         let workers = min(threads, count)
+        let board = Board<R>(order: (0..<count).sorted { (costs[$0], $1) > (costs[$1], $0) }, workers: workers)
         for _ in 0..<workers {
             let thread = Thread { board.work(job) }
             thread.stackSize = 8 << 20
@@ -39,42 +43,41 @@ public enum OrderedJobs {
         }
     }
 
-    /// The jobs' shared state, under one lock: the next job to start, the finished results not yet
-    /// taken, whether to stop, and how many workers still run.
+    /// The jobs' shared state, under one lock: the start order and how far it got, the results
+    /// not yet taken, the lowest failing job so far, and how many worker threads have not ended.
     private final class Board<R>: @unchecked Sendable {
         private let lock = NSCondition()
         private var results: [Result<R, any Error>?]
         /// Jobs in the order they start.
         private let order: [Int]
         private var next = 0
-        private var started: [Bool]
-        /// The first failure, which stopped the jobs.
-        private var failure: (any Error)?
-        private var stopped = false
-        private var running = 0
+        /// Jobs at or beyond this index are not needed (the lowest failed one, or 0 once stopped).
+        private var limit: Int
+        private var running: Int
 
-        init(order: [Int]) {
+        init(order: [Int], workers: Int) {
             self.order = order
             results = Array(repeating: nil, count: order.count)
-            started = Array(repeating: false, count: order.count)
+            limit = order.count
+            running = workers
         }
 
-        /// A worker's loop: claim the next job, run it, post its result.
+        /// A worker's loop: claim the next needed job, run it, post its result.
+        ///
+        /// A job is needed while its index is below `limit`; `limit` only falls, so a job skipped
+        /// once is never needed later, and every job below the final limit runs.
         func work(_ job: (Int) throws -> R) {
             lock.lock()
-            running += 1
-            while !stopped && next < order.count {
+            while true {
+                while next < order.count && order[next] >= limit { next += 1 }
+                guard next < order.count else { break }
                 let i = order[next]
                 next += 1
-                started[i] = true
                 lock.unlock()
                 let r = Result { try job(i) }
                 lock.lock()
                 results[i] = r
-                if case .failure(let e) = r, failure == nil {
-                    failure = e
-                    stopped = true
-                }
+                if case .failure = r, i < limit { limit = i }
                 lock.broadcast()
             }
             running -= 1
@@ -82,25 +85,20 @@ public enum OrderedJobs {
             lock.unlock()
         }
 
-        /// Waits for job `i`'s result and takes it; after a failure, a job that never started
-        /// gives that failure.
+        /// Waits for job `i`'s result and takes it (job `i` is below `limit`, or is the failed one).
         func take(_ i: Int) -> Result<R, any Error> {
             lock.lock()
             defer { lock.unlock() }
-            while results[i] == nil {
-                if stopped && !started[i], let failure { return .failure(failure) }
-                lock.wait()
-            }
+            while results[i] == nil { lock.wait() }
             let r = results[i]!
             results[i] = nil
             return r
         }
 
-        /// Starts no new job and waits for the ones running to end.
+        /// Starts no new job and waits for every worker thread to end.
         func stopAndJoin() {
             lock.lock()
-            stopped = true
-            // A worker that has not reached its loop yet finds `stopped` set and leaves at once.
+            limit = 0
             while running > 0 { lock.wait() }
             lock.unlock()
         }

@@ -1,6 +1,6 @@
 /// A growable buffer of trivial values (no references inside) that its owner frees explicitly.
 /// (The pools' payload references live in one too: assigned and swapped in place, and released
-/// with `freeReleasingElements`.)
+/// with `freeReleasingElements`; `truncate`, `removeAll` and `extend` are for trivial values only.)
 ///
 /// The engine keeps its hot state in these instead of Swift arrays: element access compiles to a
 /// plain load or store (no uniqueness check, no retain/release, no bounds check in release

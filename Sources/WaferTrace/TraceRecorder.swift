@@ -48,7 +48,6 @@ public final class TraceRecorder {
     private(set) var violations: [Violation] = []
 
     private let path: String?
-    /// Spans and messages are kept (written to the file, or held for `finish` in memory mode).
     /// Spans and messages are kept (written to the trace or returned by `finish`), not only counted.
     public let keepsRecords: Bool
     private var handle: FileHandle?

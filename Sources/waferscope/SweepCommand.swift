@@ -25,8 +25,9 @@ struct SweepCommand: ParsableCommand {
         most 2^27 MACs); --timing-only turns numerics off everywhere. Timings are identical either way.
 
         The runs are independent: --jobs of them run at once, each on its own host thread (default: one per \
-        host core). Rows are written in the same order and with the same figures as with --jobs 1; only the \
-        "run s" column, each run's own wall time, depends on what else runs beside it.
+        host core), biggest grids first. Rows are written in the same order and with the same figures as with \
+        --jobs 1, and a failing run stops the sweep at the same row; only the "run s" column, each run's own \
+        wall time, depends on what else runs beside it.
         """
     )
 
@@ -93,7 +94,8 @@ struct SweepCommand: ParsableCommand {
         if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
             throw CLIError("output directory '\(dir)' does not exist")
         }
-        // The CSV grows row by row, so an interrupted sweep keeps what it measured.
+        // The CSV grows row by row, so an interrupted sweep keeps what it measured (with several
+        // jobs: the rows before the first run still going; rows are written in order).
         guard FileManager.default.createFile(atPath: out, contents: Data("kernel,algo,side,m,k,n,predicted_cycles,measured_cycles\n".utf8)),
               let csv = FileHandle(forWritingAtPath: out) else {
             throw CLIError("cannot write '\(out)'")
@@ -103,7 +105,7 @@ struct SweepCommand: ParsableCommand {
         var rows: [ValidationRow] = []
         printNow(SweepConsoleTable.header)
         let runs = try algorithmList().flatMap { algo in try sides().map { (algo, $0) } }
-        let threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let threads = min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, runs.count)
         let (kernel, m, k, n, rowCount, cols, groups, timingOnly) = (kernel, m, k, n, self.rows, cols, groups, timingOnly)
         // Bigger grids first (their runs are the long ones), so the longest does not run alone at the end.
         try OrderedJobs.run(count: runs.count, threads: threads, cost: { Double(runs[$0].1) }, job: { i in

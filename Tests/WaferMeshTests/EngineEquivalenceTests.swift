@@ -178,9 +178,12 @@ final class EngineEquivalenceTests: XCTestCase {
         }
     }
 
+    /// Bit-identical arithmetic, and the same timings (receives take their mail only in their own
+    /// cycle when the worker is on, and block ahead either way).
     func testArithmeticOnTwoThreadsIsBitIdentical() throws {
         let spec = try MeshSpec.wse2.subgrid(width: 24, height: 16)
         var results: [[[Float]]] = []
+        var traces: [Trace] = []
         for (threads, detail) in [(1, TraceDetail.full), (2, .summary), (2, .full), (1, .summary)] {
             let rec = try TraceRecorder(spec: spec, detail: detail)
             let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: 2)
@@ -189,9 +192,16 @@ final class EngineEquivalenceTests: XCTestCase {
             if threads == 2 { XCTAssertGreaterThan(e.stats.parallelWorks, 0, "batches were split over two threads") }
             let store = try XCTUnwrap(e.store)
             results.append((0..<spec.coreCount).map { store[$0, 0] })
+            e.finishRecording()
+            traces.append(try rec.finish())
         }
         for r in results.dropFirst() {
             XCTAssertTrue(zip(r, results[0]).allSatisfy { a, b in a.map(\.bitPattern) == b.map(\.bitPattern) })
+        }
+        for t in traces.dropFirst() {
+            XCTAssertEqual(t.summary, traces[0].summary)
+            XCTAssertEqual(t.coreTotals, traces[0].coreTotals)
+            XCTAssertEqual(t.linkTotals, traces[0].linkTotals)
         }
     }
 }

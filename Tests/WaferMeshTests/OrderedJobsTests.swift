@@ -25,19 +25,47 @@ final class OrderedJobsTests: XCTestCase {
         }
     }
 
-    /// A failing job stops the jobs: what came before it and is done is delivered, nothing after
-    /// it is, and its error is rethrown.
-    func testAFailureStopsTheJobsAndIsRethrown() {
-        for threads in [1, 2] {
+    /// A failing job stops the jobs as on one thread: everything before it is delivered, its
+    /// error is rethrown — also when later jobs start first (costs reversed).
+    func testAFailureStopsTheJobsAtTheSameRowAsOneThread() {
+        for (threads, reversed) in [(1, false), (2, false), (2, true), (3, true)] {
             var delivered: [Int] = []
-            XCTAssertThrowsError(try OrderedJobs.run(count: 12, threads: threads, job: { i in
+            XCTAssertThrowsError(try OrderedJobs.run(count: 12, threads: threads, cost: { reversed ? Double($0) : 0 }, job: { i in
                 if i == 5 { throw Failed(job: i) }
+                usleep(500)
                 return i
             }) { i, _ in delivered.append(i) }) { error in
                 XCTAssertEqual(error as? Failed, Failed(job: 5))
             }
-            XCTAssertEqual(delivered, Array(0..<5), "threads \(threads)")
+            XCTAssertEqual(delivered, Array(0..<5), "threads \(threads), reversed \(reversed)")
         }
+    }
+
+    /// Two failures: the one earlier in job order is rethrown even when it fails later in time.
+    func testTheFirstFailureInJobOrderWins() {
+        var delivered: [Int] = []
+        XCTAssertThrowsError(try OrderedJobs.run(count: 10, threads: 2, cost: { $0 == 7 ? 1 : 0 }, job: { i in
+            if i == 7 { throw Failed(job: 7) }          // starts first, fails at once
+            if i == 3 { usleep(20_000); throw Failed(job: 3) }
+            return i
+        }) { i, _ in delivered.append(i) }) { error in
+            XCTAssertEqual(error as? Failed, Failed(job: 3))
+        }
+        XCTAssertEqual(delivered, [0, 1, 2])
+    }
+
+    /// Once a failure is known, no job after it starts.
+    func testNoJobAfterAFailureStarts() {
+        let started = StartLog()
+        XCTAssertThrowsError(try OrderedJobs.run(count: 40, threads: 2, job: { i in
+            started.add(i)
+            if i == 2 { throw Failed(job: 2) }
+            usleep(2_000)
+            return i
+        }) { _, _ in })
+        // Jobs start in order; at most the two running when job 2 failed come after it.
+        XCTAssertLessThanOrEqual(started.indices.max() ?? 0, 4)
+        XCTAssertTrue(Set(0...2).isSubset(of: started.indices))
     }
 
     /// An error thrown while delivering ends the run (after the jobs running have ended).
@@ -46,7 +74,9 @@ final class OrderedJobsTests: XCTestCase {
         XCTAssertThrowsError(try OrderedJobs.run(count: 8, threads: 2, job: { $0 }) { i, _ in
             if i == 3 { throw Failed(job: -1) }
             delivered += 1
-        })
+        }) { error in
+            XCTAssertEqual(error as? Failed, Failed(job: -1))
+        }
         XCTAssertEqual(delivered, 3)
     }
 
@@ -64,4 +94,12 @@ final class OrderedJobsTests: XCTestCase {
         XCTAssertEqual(together.map(\.coreTotals), alone.map(\.coreTotals))
         XCTAssertGreaterThan(alone[0].summary.messages, 0)
     }
+}
+
+/// Job indices that started, from any thread.
+final class StartLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [Int] = []
+    func add(_ i: Int) { lock.lock(); list.append(i); lock.unlock() }
+    var indices: Set<Int> { lock.lock(); defer { lock.unlock() }; return Set(list) }
 }

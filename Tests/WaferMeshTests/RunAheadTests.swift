@@ -94,6 +94,11 @@ final class RunAheadTests: XCTestCase {
     /// Prefetching (chosen by the size of the mesh against the host's L2; off on a mesh this
     /// small) changes no result.
     func testPrefetchingOnOrOffGivesTheSameTrace() throws {
+        if ProcessInfo.processInfo.environment["WAFERSCOPE_PREFETCH"] == nil
+            && ProcessInfo.processInfo.environment["WAFERSCOPE_NO_PREFETCH"] == nil {
+            XCTAssertFalse(MeshEngine.prefetchPays(coreCount: 48), "48 cores' records fit any L2")
+            XCTAssertTrue(MeshEngine.prefetchPays(coreCount: 750 * 994), "a full fabric's records fit no L2")
+        }
         let spec = try MeshSpec.wse2.subgrid(width: 8, height: 6)
         for detail in [TraceDetail.full, .summary] {
             var traces: [Trace] = []
