@@ -6,7 +6,8 @@
 # Environment:
 #   BENCH_QUICK=1        smaller sizes (a smoke run of the harness, a minute or two)
 #   BASELINE_BIN=path    also time this `waferscope` binary (e.g. built from an older commit) and
-#                        the current one on the same command lines
+#                        the current one on the same command lines, alternated
+#   BASELINE_ROUNDS=n    rounds of those (default 3; the report keeps each command line's fastest)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -52,6 +53,7 @@ BIN="$SCRATCH/build/release/waferbench"
 n=0
 part() { n=$((n + 1)); local cmd="$1"; shift; "$BIN" "$cmd" --out "$PARTS/$(printf %02d $n)-$cmd.json" "$@"; }
 
+BASELINE_ROUNDS="${BASELINE_ROUNDS:-3}"
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
     GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024
     DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1; LONG_TOKENS="2 8 32"
@@ -97,7 +99,8 @@ done
 cmp -s "$OUT/tmp/sweep-1.csv" "$OUT/tmp/sweep-$CORES.csv" || { echo "bench: sweep --jobs $CORES wrote a different CSV from --jobs 1" >&2; exit 1; }
 
 if [[ -n "${BASELINE_BIN:-}" ]]; then
-    echo "bench: command-line runs, baseline against this build"
+    echo "bench: command-line runs, baseline against this build (alternated, $BASELINE_ROUNDS rounds)"
+    for round in $(seq "$BASELINE_ROUNDS"); do
     for pair in "baseline:$BASELINE_BIN" "current:$SCRATCH/cli/release/waferscope"; do
         label="${pair%%:*}"; bin="${pair#*:}"
         part cli --bin "$bin" --label "$label gemv 750x994" -- record gemv --algo ktree --mesh 750x994 --rows 8192 --cols 8192 \
@@ -110,6 +113,7 @@ if [[ -n "${BASELINE_BIN:-}" ]]; then
             part cli --bin "$bin" --label "$label generate 96x96 SmolLM2, $t token(s)" -- generate --prompt "Hi there" \
                 --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
         done
+    done
     done
 fi
 
