@@ -8,6 +8,7 @@
 #   BASELINE_BIN=path    also time this `waferscope` binary (e.g. built from an older commit) and
 #                        the current one on the same command lines, alternated
 #   BASELINE_ROUNDS=n    rounds of those (default 3; the report keeps each command line's fastest)
+#   ENGINE_ROUNDS=n      rounds of the engine rows (default 3; the report keeps each row's fastest)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -53,7 +54,7 @@ BIN="$SCRATCH/build/release/waferbench"
 n=0
 part() { n=$((n + 1)); local cmd="$1"; shift; "$BIN" "$cmd" --out "$PARTS/$(printf %02d $n)-$cmd.json" "$@"; }
 
-BASELINE_ROUNDS="${BASELINE_ROUNDS:-3}"
+BASELINE_ROUNDS="${BASELINE_ROUNDS:-3}"; ENGINE_ROUNDS="${ENGINE_ROUNDS:-3}"
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
     GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024
     DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1; LONG_TOKENS="2 8 32"
@@ -62,9 +63,11 @@ else
     DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=3; LONG_TOKENS="4 16 64"
 fi
 
-echo "bench: engine throughput"
-for m in $GEMV_SIDES; do part engine --kernel gemv --algo ktree --mesh "$m" --rows 8192 --cols 8192; done
-for m in $GEMM_SIDES; do part engine --kernel gemm --algo meshgemm --mesh "$m" --m $GEMM_N --k $GEMM_N --n $GEMM_N; done
+echo "bench: engine throughput ($ENGINE_ROUNDS rounds; the report keeps each row's fastest)"
+for round in $(seq "$ENGINE_ROUNDS"); do
+    for m in $GEMV_SIDES; do part engine --kernel gemv --algo ktree --mesh "$m" --rows 8192 --cols 8192; done
+    for m in $GEMM_SIDES; do part engine --kernel gemm --algo meshgemm --mesh "$m" --m $GEMM_N --k $GEMM_N --n $GEMM_N; done
+done
 
 echo "bench: real numerics against the dense reference"
 for d in $DECODE; do
