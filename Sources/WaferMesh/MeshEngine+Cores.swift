@@ -203,11 +203,13 @@ extension MeshEngine {
         }
     }
 
-    /// Removes and returns the oldest delivered message on `colour` in `core`'s mailbox at cycle `t`.
+    /// Removes (or with `take` false, finds) the oldest delivered message on `colour` in `core`'s
+    /// mailbox at cycle `t`.
     ///
     /// - Returns: (delivery, -1); or (-1, tail cycle) when the oldest copy on `colour` has not
     ///   fully arrived yet (only when copies are mailed at their head's delivery: a core's copies
     ///   arrive in mailbox order, so no later one has either); or (-1, -1) when there is none.
+    /// - Parameter take: false only looks: a copy found stays in the mailbox.
     /// - Complexity: O(messages waiting in the mailbox).
     @inline(__always) private func takeMail(core c: Int, colour: Int32, at t: Int64, take: Bool = true) -> (Int, Int64) {
         let cs = cores.base + c
