@@ -6,36 +6,43 @@ enum Report {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".json") }.sorted()
         var all: [JSONObject] = []
         for n in names { if let p = try readJSON("\(dir)/\(n)") as? JSONObject { all.append(p) } }
-        let parts = fastestEngineRuns(all)
+        let parts = fastestRuns(all)
         let exponents = scaling(parts)
         let results: JSONObject = [
             "conditions": parts.first?["conditions"] ?? hostConditions(),
             "parts": parts,
-            "engineRuns": of(all, "engine"),
+            "repeatedRuns": all.filter { ["engine", "cli"].contains($0["kind"] as? String ?? "") },
             "scalingExponents": exponents,
             "targets": targets(parts),
         ]
         try writeJSON(results, to: json)
-        try render(parts, exponents: exponents).write(toFile: markdown, atomically: true, encoding: .utf8)
+        try render(parts, exponents: exponents, loads: all).write(toFile: markdown, atomically: true, encoding: .utf8)
     }
 
     static func of(_ parts: [JSONObject], _ kind: String) -> [JSONObject] { parts.filter { $0["kind"] as? String == kind } }
 
-    /// The engine rows ran several times (alternating sizes): keep the fastest run of each, with
-    /// `runs` (how many) in its figures. Everything but the run's speed is the same every time.
-    static func fastestEngineRuns(_ parts: [JSONObject]) -> [JSONObject] {
+    /// Engine rows and before/after command lines ran several times (alternated): keep the
+    /// fastest run of each label, with `runs` (how many) in its figures (and for a command line
+    /// the largest peak RSS of its runs). The host's other load only ever slows a run down; events, state and outputs
+    /// are the same every run.
+    static func fastestRuns(_ parts: [JSONObject]) -> [JSONObject] {
+        func time(_ p: JSONObject) -> Double { p["kind"] as? String == "engine" ? fig(p, "runSeconds") : fig(p, "seconds") }
         var out: [JSONObject] = []
         var at: [String: Int] = [:]
         for p in parts {
-            guard p["kind"] as? String == "engine", let l = p["label"] as? String else { out.append(p); continue }
-            if let i = at[l] {
-                let runs = (out[i]["figures"] as? JSONObject)?["runs"] as? Int ?? 1
-                if fig(p, "runSeconds") < fig(out[i], "runSeconds") { out[i] = p }
+            guard let kind = p["kind"] as? String, kind == "engine" || kind == "cli", let l = p["label"] as? String else {
+                out.append(p)
+                continue
+            }
+            if let i = at[kind + " " + l] {
+                let runs = Int(fig(out[i], "runs")), rss = max(fig(out[i], "peakRSSBytes"), fig(p, "peakRSSBytes"))
+                if time(p) < time(out[i]) { out[i] = p }
                 var f = out[i]["figures"] as? JSONObject ?? [:]
                 f["runs"] = runs + 1
+                if kind == "cli" { f["peakRSSBytes"] = Int(rss) }   // a command line's: the largest of its runs
                 out[i]["figures"] = f
             } else {
-                at[l] = out.count
+                at[kind + " " + l] = out.count
                 var q = p
                 var f = q["figures"] as? JSONObject ?? [:]
                 f["runs"] = 1
@@ -122,7 +129,8 @@ enum Report {
 
     // MARK: - Markdown
 
-    static func render(_ parts: [JSONObject], exponents: JSONObject) -> String {
+    /// - Parameter loads: every part run (repeated runs included), for the host's load range.
+    static func render(_ parts: [JSONObject], exponents: JSONObject, loads all: [JSONObject]) -> String {
         var md: [String] = []
         let c = parts.first?["conditions"] as? JSONObject ?? [:]
         md.append("# WaferScope benchmarks")
@@ -132,7 +140,7 @@ enum Report {
         md.append("")
         md.append("**Conditions.** Host: \(c["cpu"] ?? "?"), \(c["hostCores"] ?? "?") cores, \(megabytes(c["hostMemoryBytes"] as? Int ?? 0)); \(c["os"] ?? "?").")
         md.append("Build: \(c["build"] ?? "?"); \(c["swift"] ?? "?"); commit \(c["commit"] ?? "?") (plus uncommitted changes if any).")
-        let loads = parts.compactMap { ($0["conditions"] as? JSONObject)?["loadAverage1m"] as? Double }
+        let loads = all.compactMap { ($0["conditions"] as? JSONObject)?["loadAverage1m"] as? Double }
         if let lo = loads.min(), let hi = loads.max() {
             md.append("Load average (1 min) when the parts started: \(fmt(lo)) – \(fmt(hi)) (other work on the host slows the figures down).")
         }
@@ -166,7 +174,7 @@ enum Report {
                 + ((f["recorderBreakdown"] as? [String: Int]) ?? [:]).map { ("recorder: " + $0.key, $0.value) }
             md.append("| part | bytes | per core |")
             md.append("|---|---:|---:|")
-            for (k, v) in parts.sorted(by: { $0.1 > $1.1 }) where v > 0 {
+            for (k, v) in parts.sorted(by: { ($0.1, $1.0) > ($1.1, $0.0) }) where v > 0 {
                 md.append("| \(k) | \(megabytes(v)) | \(fmt(Double(v) / cores(full), 1)) |")
             }
             md.append("")
@@ -245,37 +253,22 @@ enum Report {
             md.append("The speed-up is bounded by the longest run (Cannon on the biggest grid), which no second thread shortens.")
             md.append("")
         }
-        // Each command line ran several times, baseline and this build alternated: keep the fastest
-        // run of each (the host's other load only ever slows a run down).
-        func fastest(_ prefix: String) -> [(name: String, seconds: Double, rss: Int, runs: Int)] {
-            var out: [(name: String, seconds: Double, rss: Int, runs: Int)] = []
-            for p in cli {
-                guard let l = p["label"] as? String, l.hasPrefix(prefix + " ") else { continue }
-                let n = String(l.dropFirst(prefix.count + 1))
-                if let i = out.firstIndex(where: { $0.name == n }) {
-                    out[i].seconds = min(out[i].seconds, fig(p, "seconds"))
-                    out[i].rss = max(out[i].rss, Int(fig(p, "peakRSSBytes")))
-                    out[i].runs += 1
-                } else {
-                    out.append((n, fig(p, "seconds"), Int(fig(p, "peakRSSBytes")), 1))
-                }
-            }
-            return out
-        }
-        let base = fastest("baseline"), now = fastest("current")
+        func name(_ p: JSONObject) -> String { String(((p["label"] as? String) ?? "").drop { $0 != " " }.dropFirst()) }
+        let base = cli.filter { ($0["label"] as? String)?.hasPrefix("baseline ") == true }
+        let now = cli.filter { ($0["label"] as? String)?.hasPrefix("current ") == true }
         if !base.isEmpty {
             md.append("## Before and after (`waferscope` command lines, `BASELINE_BIN` against this build)")
             md.append("")
             md.append("| run | baseline s | this build s | speed-up | baseline peak RSS | this build peak RSS |")
             md.append("|---|---:|---:|---:|---:|---:|")
             for b in base {
-                guard let c = now.first(where: { $0.name == b.name }) else { continue }
-                md.append("| \(b.name) | \(fmt(b.seconds)) | \(fmt(c.seconds)) | \(fmt(b.seconds / max(1e-9, c.seconds), 1))× | \(megabytes(b.rss)) | \(megabytes(c.rss)) |")
+                guard let c = now.first(where: { name($0) == name(b) }) else { continue }
+                md.append("| \(name(b)) | \(fmt(fig(b, "seconds"))) | \(fmt(fig(c, "seconds"))) | \(fmt(fig(b, "seconds") / max(1e-9, fig(c, "seconds")), 1))× | \(megabytes(Int(fig(b, "peakRSSBytes")))) | \(megabytes(Int(fig(c, "peakRSSBytes")))) |")
             }
-            func perToken(_ list: [(name: String, seconds: Double, rss: Int, runs: Int)], _ kind: String) -> Double? {
-                guard let one = list.first(where: { $0.name.contains(kind) && $0.name.hasSuffix("1 token(s)") }),
-                      let three = list.first(where: { $0.name.contains(kind) && $0.name.hasSuffix("3 token(s)") }) else { return nil }
-                return (three.seconds - one.seconds) / 2
+            func perToken(_ list: [JSONObject], _ kind: String) -> Double? {
+                guard let one = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("1 token(s)") }),
+                      let three = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("3 token(s)") }) else { return nil }
+                return (fig(three, "seconds") - fig(one, "seconds")) / 2
             }
             for kind in ["timing-only", "SmolLM2"] {
                 if let b = perToken(base, kind), let c = perToken(now, kind) {
@@ -283,7 +276,7 @@ enum Report {
                 }
             }
             md.append("")
-            let runs = base.map(\.runs).min() ?? 1
+            let runs = Int(base.map { fig($0, "runs") }.min() ?? 1)
             md.append("Wall time of whole command-line runs (process start, set-up and trace writing included), \(runs == 1 ? "one run each" : "the fastest of \(runs) runs each"), baseline and this build alternated. The per-token rows are differences of two such times, so they carry the noise of both.")
             md.append("")
         }
