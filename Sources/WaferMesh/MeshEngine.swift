@@ -344,6 +344,7 @@ public final class MeshEngine: TraceTotalsSource {
         let env = ProcessInfo.processInfo.environment
         if env["WAFERSCOPE_NO_PREFETCH"] != nil { return false }
         if let v = env["WAFERSCOPE_PREFETCH"] { return v != "0" }
+        // A core's record, its four links' and the recorder's per-core accumulators (32 B).
         let hot = coreCount * (MemoryLayout<CoreState>.stride + 4 * MemoryLayout<LinkState>.stride + 32)
         return hot > hostL2Bytes
     }
