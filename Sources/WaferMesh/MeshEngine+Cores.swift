@@ -22,7 +22,7 @@ extension MeshEngine {
     /// trace as stepping op by op, with fewer events.
     ///
     /// Receives, `waitSends` and `end` run ahead too when that provably changes nothing. A receive
-    /// (`receivesAhead`) takes its mail ahead only when the oldest copy on its colour is in the
+    /// takes its mail ahead only when the oldest copy on its colour is in the
     /// mailbox with its tail arrived by then: copies still to come queue behind it, so a receive at
     /// its own cycle would take the same one. A receive whose copy is not in (or not whole) by its
     /// cycle `t` blocks ahead of the clock, waiting from `t`: the copy that wakes it wakes it at its
@@ -56,7 +56,7 @@ extension MeshEngine {
                 }
                 let dur = macCycles(Int64(macs)) + overhead
                 if let store, work >= 0 {
-                    if let w = activeWorker { w.enqueue(core: c, work: work) } else { program.execute(work: work, core: c, store: store) }
+                    if let p = activePipeline { p.work(core: c, work: work) } else { program.execute(work: work, core: c, store: store) }
                 }
                 recorder.span(Span(core: Int32(c), kind: .compute, label: label, start: t, end: t + dur, macs: Int64(macs)))
                 cs.pointee.pc += 1
@@ -79,8 +79,7 @@ extension MeshEngine {
                 cs.pointee.pc += 1
 
             case .recv(let colour, let buffer):
-                let takes = !ahead || receivesAhead
-                let (d, ready) = takeMail(core: c, colour: colour, at: t, take: takes)
+                let (d, ready) = takeMail(core: c, colour: colour, at: t)
                 guard d >= 0 else {
                     // Blocked, ahead of the clock or not: `time` keeps the cycle the wait started (a
                     // woken core always finds its mail; `arrive` wakes it no earlier than that cycle).
@@ -94,8 +93,6 @@ extension MeshEngine {
                     }
                     return
                 }
-                // Mail is in, but with the worker a receive takes it only in its own cycle (see `receivesAhead`).
-                if !takes { reschedule(c, at: t); return }
                 if cs.pointee.wait == -3 {
                     let since = cs.pointee.time
                     if t > since {
@@ -186,8 +183,7 @@ extension MeshEngine {
             wavelets: Int32(clamping: max(1, linkWavelets(Int64(bytes)))),
             bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour, legInfo: route.firstInfo)
         if let store, buffer >= 0 {
-            activeWorker?.settle(core: c)
-            messages.payload[m] = store[c, buffer]
+            if let p = activePipeline { p.snapshot(core: c, buffer: buffer, message: m) } else { messages.payload[m] = store[c, buffer] }
         }
         counts.messages += 1
         // A send span adds to no total: only full detail records it.
@@ -203,15 +199,14 @@ extension MeshEngine {
         }
     }
 
-    /// Removes (or with `take` false, finds) the oldest delivered message on `colour` in `core`'s
+    /// Removes the oldest delivered message on `colour` in `core`'s
     /// mailbox at cycle `t`.
     ///
     /// - Returns: (delivery, -1); or (-1, tail cycle) when the oldest copy on `colour` has not
     ///   fully arrived yet (only when copies are mailed at their head's delivery: a core's copies
     ///   arrive in mailbox order, so no later one has either); or (-1, -1) when there is none.
-    /// - Parameter take: false only looks: a copy found stays in the mailbox.
     /// - Complexity: O(messages waiting in the mailbox).
-    @inline(__always) private func takeMail(core c: Int, colour: Int32, at t: Int64, take: Bool = true) -> (Int, Int64) {
+    @inline(__always) private func takeMail(core c: Int, colour: Int32, at t: Int64) -> (Int, Int64) {
         let cs = cores.base + c
         var prev: Int32 = -1
         var d = cs.pointee.mailHead
@@ -219,7 +214,6 @@ extension MeshEngine {
             let ds = deliveries.states.base + Int(d)
             if ds.pointee.colour == colour {
                 if ds.pointee.tail > t { return (-1, ds.pointee.tail) }
-                if !take { return (Int(d), -1) }
                 let nxt = ds.pointee.next
                 if prev < 0 { cs.pointee.mailHead = nxt } else { deliveries.states[Int(prev)].next = nxt }
                 if cs.pointee.mailTail == d { cs.pointee.mailTail = prev }
@@ -232,10 +226,10 @@ extension MeshEngine {
     }
 
     @inline(__always) private func consume(_ d: Int, into buffer: Int32) {
-        if let store, buffer >= 0 {
-            let c = Int(deliveries.states[d].core)
-            activeWorker?.settle(core: c)
-            swap(&store[c, buffer], &deliveries.payload[d])
+        if let p = activePipeline {
+            p.consume(delivery: d, core: Int(deliveries.states[d].core), buffer: buffer)
+        } else if let store, buffer >= 0 {
+            swap(&store[Int(deliveries.states[d].core), buffer], &deliveries.payload[d])
         }
         deliveries.recycle(d)
     }

@@ -126,6 +126,8 @@ extension MeshEngine {
         if messages.carriesPayloads {
             // The final copy takes the message's payload (its slot is recycled right after).
             if isFinal { swap(&deliveries.payload[d], &messages.payload[m]) } else { deliveries.payload[d] = messages.payload[m] }
+        } else if let p = activePipeline {
+            p.copy(message: m, delivery: d, isFinal: isFinal)
         }
         if runsAhead {
             arrive(d, at: tail)

@@ -63,11 +63,12 @@ public struct EngineStats: Sendable {
     public var sortedRuns = 0
     /// Events pushed beyond the calendar's horizon.
     public var farEvents = 0
-    /// Compute works run in batches, and those split over two host threads.
+    /// Arithmetic on the second host thread (`MeshEngine.numericsThreads`): compute works it ran,
+    /// entries it replayed (works, snapshots, copies and stores of payloads), and the times the
+    /// engine waited for room in its ring.
     public var numericsWorks = 0
-    public var parallelWorks = 0
-    public var numericsBatches = 0
-    public var parallelBatches = 0
+    public var numericsEntries = 0
+    public var numericsStalls = 0
 }
 
 /// The discrete-event simulation of a wafer-scale mesh: measures what a distributed program costs.
@@ -137,11 +138,6 @@ public final class MeshEngine: TraceTotalsSource {
     /// ramp, so only then is the ramp private to the core's program): `waitSends` runs ahead of
     /// the clock too (see `step`). Set by `run`.
     var waitSendsAhead = false
-    /// `runsAhead`, and no arithmetic on a second thread: receives whose mail is in run ahead of
-    /// the clock (see `step`). Not with the worker: a receive right after a compute would settle
-    /// each core's work alone, and the batches it splits over two threads come from cores waiting
-    /// for their events. Set by `run`.
-    var receivesAhead = false
 
     // Kernel invocations.
     var invocationNames: [String] = []
@@ -164,9 +160,9 @@ public final class MeshEngine: TraceTotalsSource {
         if let v = ProcessInfo.processInfo.environment["WAFERSCOPE_NUMERICS_THREADS"], let n = Int(v) { return max(1, n) }
         return ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1
     }()
-    var worker: NumericsWorker?
-    /// The worker running the current run's arithmetic, if any.
-    var activeWorker: NumericsWorker?
+    var pipeline: NumericsPipeline?
+    /// The pipeline doing the current run's arithmetic, if any.
+    var activePipeline: NumericsPipeline?
 
     /// What the engine has done so far (all runs).
     public var stats: EngineStats {
@@ -175,11 +171,10 @@ public final class MeshEngine: TraceTotalsSource {
         s.sortedEvents = [queue.sortedEvents.0, queue.sortedEvents.1, queue.sortedEvents.2, queue.sortedEvents.3]
         s.sortedRuns = queue.sortedRuns
         s.farEvents = queue.farPushes
-        if let worker {
-            s.numericsWorks = worker.works
-            s.parallelWorks = worker.parallelWorks
-            s.numericsBatches = worker.batches
-            s.parallelBatches = worker.parallelBatches
+        if let pipeline {
+            s.numericsWorks = pipeline.works
+            s.numericsEntries = pipeline.entries
+            s.numericsStalls = pipeline.stalls
         }
         return s
     }
@@ -217,7 +212,7 @@ public final class MeshEngine: TraceTotalsSource {
     }
 
     deinit {
-        worker?.stop()
+        pipeline?.stop()
         queue.free()
         cores.free()
         links.free()
@@ -276,7 +271,7 @@ public final class MeshEngine: TraceTotalsSource {
          ("messages in flight", messages.allocatedBytes),
          ("deliveries", deliveries.allocatedBytes),
          ("memory ledger (12 B a live allocation)", ledger.allocatedBytes),
-         ("numerics batches (4 B a core with a worker)", worker == nil ? 0 : geometry.coreCount * 4 + 4096)]
+         ("numerics ring (with a second thread)", pipeline == nil ? 0 : NumericsPipeline.capacity * MemoryLayout<NumericsPipeline.Entry>.stride)]
     }
 
     // MARK: - Running
@@ -291,16 +286,19 @@ public final class MeshEngine: TraceTotalsSource {
     public func run<P: MeshProgram>(_ program: P) throws {
         try checkColours()
         if let store, program.executesPerCore && numericsThreads > 1 {
-            if worker == nil { worker = NumericsWorker(coreCount: geometry.coreCount) }
-            worker!.begin { work, core in program.execute(work: work, core: core, store: store) }
-            activeWorker = worker
+            if pipeline == nil { pipeline = NumericsPipeline() }
+            pipeline!.begin(store: store, messages: &messages, deliveries: &deliveries) { work, core in
+                program.execute(work: work, core: core, store: store)
+            }
+            activePipeline = pipeline
         }
         defer {
-            activeWorker?.flush()
-            activeWorker = nil
+            if let p = activePipeline {
+                p.end(messages: &messages, deliveries: &deliveries)
+                activePipeline = nil
+            }
         }
         waitSendsAhead = runsAhead && !routes.hasRelays
-        receivesAhead = runsAhead && activeWorker == nil
         let n = geometry.coreCount
         var start = Int64.max
         for c in 0..<n { start = min(start, cores[c].time) }

@@ -36,11 +36,17 @@ struct MessagePool {
     private(set) var states = RawVec<MessageState>(capacity: 1024)
     var payload: RawVec<[Float]>
     private var free = RawVec<Int32>(capacity: 1024)
-    let carriesPayloads: Bool
+    /// Payloads are kept here (false for timing-only runs, and while a `NumericsPipeline` keeps them).
+    var carriesPayloads: Bool
 
     init(carriesPayloads: Bool) {
         self.carriesPayloads = carriesPayloads
         payload = RawVec(capacity: carriesPayloads ? 1024 : 1)
+    }
+
+    /// Gives every slot a payload entry again (slots allocated while payloads were kept elsewhere have none).
+    mutating func padPayloads() {
+        while payload.count < states.count { payload.append([]) }
     }
 
     /// Takes a slot for a new message (its state is overwritten by the caller).
@@ -95,11 +101,17 @@ struct DeliveryPool {
     private(set) var states = RawVec<DeliveryState>(capacity: 1024)
     var payload: RawVec<[Float]>
     private var free = RawVec<Int32>(capacity: 1024)
-    let carriesPayloads: Bool
+    /// Payloads are kept here (false for timing-only runs, and while a `NumericsPipeline` keeps them).
+    var carriesPayloads: Bool
 
     init(carriesPayloads: Bool) {
         self.carriesPayloads = carriesPayloads
         payload = RawVec(capacity: carriesPayloads ? 1024 : 1)
+    }
+
+    /// Gives every slot a payload entry again (slots allocated while payloads were kept elsewhere have none).
+    mutating func padPayloads() {
+        while payload.count < states.count { payload.append([]) }
     }
 
     @inline(__always) mutating func allocate() -> Int {

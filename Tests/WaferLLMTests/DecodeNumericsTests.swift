@@ -55,12 +55,12 @@ final class DecodeNumericsTests: XCTestCase {
         }
     }
 
-    func testTwoThreadsSplitTheLargerGridsWork() throws {
+    func testTwoThreadsRunTheLargerGridsArithmetic() throws {
         let weights = try ModelWeights.random(config: tinyConfig, seed: 42)
         let (decoder, _) = try makeDecoder(decoderSpec(16, 8), config: tinyConfig, weights: weights, policy: .shift)
         decoder.engine.numericsThreads = 2
         for token in [3, 17, 42] { try decoder.step(token: token, phase: "decode") }
-        XCTAssertGreaterThan(decoder.engine.stats.parallelWorks, 0, "the checksum cases must cover the two-thread path")
+        XCTAssertGreaterThan(decoder.engine.stats.numericsWorks, 0, "the checksum cases must cover the two-thread path")
     }
 
     /// The tile GEMV against the naive loop (`TileMath.gemv`), bit for bit, zeros included.

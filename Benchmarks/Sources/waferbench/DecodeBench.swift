@@ -62,7 +62,7 @@ enum DecodeBench {
                                  "ratio": run.perToken / refPerToken, "setupSeconds": run.setupSeconds,
                                  "referenceCPUSecondsPerToken": refCPUPerToken, "meshCPUSecondsPerToken": run.cpuPerToken,
                                  "cpuRatio": run.cpuPerToken / refCPUPerToken]
-            print("batches/token \(run.batchesPerToken), parallel \(run.parallelBatchesPerToken), works/token \(run.worksPerToken)")
+            print("numerics thread: works/token \(run.worksPerToken), entries/token \(run.entriesPerToken), ring stalls/token \(run.stallsPerToken)")
             print("CPU s/token: mesh \(run.cpuPerToken), reference \(refCPUPerToken), ratio \(run.cpuPerToken / refCPUPerToken)")
             // `--dump FILE`: the logits' bit patterns, every step's end cycle and the event counts, one
             // per line (to check that a change leaves results and timings alone).
@@ -105,8 +105,8 @@ enum DecodeBench {
             "maxAbsLogitDifferenceVsReference": Double(worst),
             "tokensAgreeWithReference": two.tokens == tokens,
             "eventsPerToken": two.eventsPerToken, "hopEventsPerToken": two.hopsPerToken,
-            "computeWorksPerToken": two.worksPerToken, "parallelWorkShare": two.parallelShare,
-            "numericsBatchesPerToken": two.batchesPerToken, "parallelBatchesPerToken": two.parallelBatchesPerToken,
+            "computeWorksPerToken": two.worksPerToken, "numericsEntriesPerToken": two.entriesPerToken,
+            "numericsRingStallsPerToken": two.stallsPerToken,
             "setupSeconds": two.setupSeconds, "modelLoadSeconds": loadSeconds,
             "peakRSSBytes": Usage.now().peakRSS,
         ]
@@ -120,12 +120,12 @@ enum DecodeBench {
         var eventsPerToken: Double
         var hopsPerToken: Double
         var worksPerToken: Double
-        var parallelShare: Double
         var setupSeconds: Double
         var stepEnds: [Int64] = []
         var cpuPerToken: Double = 0
-        var batchesPerToken: Double = 0
-        var parallelBatchesPerToken: Double = 0
+        /// Entries the numerics thread replayed, and times the engine waited for room in its ring.
+        var entriesPerToken: Double = 0
+        var stallsPerToken: Double = 0
     }
 
     /// Prefills `prompt`, then times one step per token of `tokens` (teacher-forced, so every run
@@ -167,9 +167,8 @@ enum DecodeBench {
                        eventsPerToken: Double(after.events - before.events) / n,
                        hopsPerToken: Double(after.hopEvents - before.hopEvents) / n,
                        worksPerToken: works / n,
-                       parallelShare: works > 0 ? Double(after.parallelWorks - before.parallelWorks) / works : 0,
                        setupSeconds: setup, stepEnds: decoder.stepEnds, cpuPerToken: cpu.min() ?? 0,
-                       batchesPerToken: Double(after.numericsBatches - before.numericsBatches) / n,
-                       parallelBatchesPerToken: Double(after.parallelBatches - before.parallelBatches) / n)
+                       entriesPerToken: Double(after.numericsEntries - before.numericsEntries) / n,
+                       stallsPerToken: Double(after.numericsStalls - before.numericsStalls) / n)
     }
 }
