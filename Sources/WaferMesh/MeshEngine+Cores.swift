@@ -55,8 +55,8 @@ extension MeshEngine {
                     throw MeshError.badProgram("negative MAC count at core \(c)")
                 }
                 let dur = macCycles(Int64(macs)) + overhead
-                if let store, work >= 0 {
-                    if let p = activePipeline { p.work(core: c, work: work) } else { program.execute(work: work, core: c, store: store) }
+                if work >= 0 {
+                    if let p = activePipeline { p._withUnsafeGuaranteedRef { $0.work(core: c, work: work) } } else if let store { program.execute(work: work, core: c, store: store) }
                 }
                 recorder.span(Span(core: Int32(c), kind: .compute, label: label, start: t, end: t + dur, macs: Int64(macs)))
                 cs.pointee.pc += 1
@@ -182,8 +182,8 @@ extension MeshEngine {
             hopsLeft: route.firstHops, position: Int32(c), arrivedFlags: 0,
             wavelets: Int32(clamping: max(1, linkWavelets(Int64(bytes)))),
             bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour, legInfo: route.firstInfo)
-        if let store, buffer >= 0 {
-            if let p = activePipeline { p.snapshot(core: c, buffer: buffer, message: m) } else { messages.payload[m] = store[c, buffer] }
+        if buffer >= 0 {
+            if let p = activePipeline { p._withUnsafeGuaranteedRef { $0.snapshot(core: c, buffer: buffer, message: m) } } else if let store { messages.payload[m] = store[c, buffer] }
         }
         counts.messages += 1
         // A send span adds to no total: only full detail records it.
@@ -227,7 +227,8 @@ extension MeshEngine {
 
     @inline(__always) private func consume(_ d: Int, into buffer: Int32) {
         if let p = activePipeline {
-            p.consume(delivery: d, core: Int(deliveries.states[d].core), buffer: buffer)
+            let c = Int(deliveries.states[d].core)
+            p._withUnsafeGuaranteedRef { $0.consume(delivery: d, core: c, buffer: buffer) }
         } else if let store, buffer >= 0 {
             swap(&store[Int(deliveries.states[d].core), buffer], &deliveries.payload[d])
         }

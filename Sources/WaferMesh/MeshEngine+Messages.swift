@@ -127,7 +127,7 @@ extension MeshEngine {
             // The final copy takes the message's payload (its slot is recycled right after).
             if isFinal { swap(&deliveries.payload[d], &messages.payload[m]) } else { deliveries.payload[d] = messages.payload[m] }
         } else if let p = activePipeline {
-            p.copy(message: m, delivery: d, isFinal: isFinal)
+            p._withUnsafeGuaranteedRef { $0.copy(message: m, delivery: d, isFinal: isFinal) }
         }
         if runsAhead {
             arrive(d, at: tail)

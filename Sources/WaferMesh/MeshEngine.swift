@@ -143,8 +143,10 @@ public final class MeshEngine: TraceTotalsSource {
     var invocationNames: [String] = []
     var invocationParams: [[String: String]] = []
     var invocationLabel: [Int32] = []
-    var invocationFirst: [Int64] = []
-    var invocationLast: [Int64] = []
+    /// First and last cycle of each invocation (raw memory: `begin` and `end` update them with no
+    /// uniqueness check).
+    var invocationFirst = RawVec<Int64>(capacity: 64)
+    var invocationLast = RawVec<Int64>(capacity: 64)
 
     let alpha: Int64, beta: Int64, overhead: Int64, sramLimit: Int
     /// Cycles of `n` MACs, wavelets of `n` bytes on a ramp and on a link (⌈n / rate⌉).
@@ -161,8 +163,9 @@ public final class MeshEngine: TraceTotalsSource {
         return ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1
     }()
     var pipeline: NumericsPipeline?
-    /// The pipeline doing the current run's arithmetic, if any.
-    var activePipeline: NumericsPipeline?
+    /// The pipeline doing the current run's arithmetic, if any (`pipeline` keeps it alive; called
+    /// on the hot path without retaining it, so the two threads do not contend for its count).
+    var activePipeline: Unmanaged<NumericsPipeline>?
 
     /// What the engine has done so far (all runs).
     public var stats: EngineStats {
@@ -220,6 +223,8 @@ public final class MeshEngine: TraceTotalsSource {
         messages.freeMemory()
         deliveries.freeMemory()
         ledger.freeMemory()
+        invocationFirst.free()
+        invocationLast.free()
     }
 
     // MARK: - Set-up API
@@ -290,10 +295,10 @@ public final class MeshEngine: TraceTotalsSource {
             pipeline!.begin(store: store, messages: &messages, deliveries: &deliveries) { work, core in
                 program.execute(work: work, core: core, store: store)
             }
-            activePipeline = pipeline
+            activePipeline = Unmanaged.passUnretained(pipeline!)
         }
         defer {
-            if let p = activePipeline {
+            if let p = activePipeline?.takeUnretainedValue() {
                 p.end(messages: &messages, deliveries: &deliveries)
                 activePipeline = nil
             }

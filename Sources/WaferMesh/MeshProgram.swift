@@ -37,8 +37,10 @@ public protocol MeshProgram {
     /// The real arithmetic of a compute op, run only when the engine carries payloads.
     func execute(work: Int32, core: Int, store: PayloadStore)
     /// Whether `execute` reads and writes nothing but `core`'s own buffers (and immutable data),
-    /// so the engine may run it on another host thread — in order per core, with bit-identical
-    /// results. Default: false (run on the engine's thread).
+    /// so the engine may run it on another host thread, behind the simulation, with bit-identical
+    /// results: then nothing the engine thread runs during the run (`op`, closures it calls) may
+    /// read the `PayloadStore`, and `execute` must not read state that `op` changes. Default:
+    /// false (run on the engine's thread).
     var executesPerCore: Bool { get }
 }
 

@@ -28,6 +28,8 @@ final class NumericsPipeline: @unchecked Sendable {
     }
 
     enum Kind: Int32 {
+        /// A run starts: its arithmetic and store are the ones `begin` set.
+        case start
         /// `execute(work: b, core: a)`.
         case work
         /// Message `c` carries a snapshot of buffer `b` of core `a`.
@@ -60,7 +62,7 @@ final class NumericsPipeline: @unchecked Sendable {
     private struct Producer {
         var tail = 0
         var replayedSeen = 0
-        var entries = 0
+        var runs = 0
         var stalls = 0
     }
     private let producer: UnsafeMutablePointer<Producer>
@@ -70,15 +72,18 @@ final class NumericsPipeline: @unchecked Sendable {
     }
     private let consumer: UnsafeMutablePointer<Consumer>
 
-    /// Entries written, and the times the engine waited for room in the ring (for benchmarks).
-    var entries: Int { producer.pointee.entries }
+    /// Entries written (beyond each run's `start`), and the times the engine waited for room in the ring (for benchmarks).
+    var entries: Int { producer.pointee.tail - producer.pointee.runs }
     var stalls: Int { producer.pointee.stalls }
     /// Works run on the helper thread (read between runs).
     var works: Int { consumer.pointee.works }
 
-    // Set by `begin` and read by the helper during a run; the helper's payload tables.
+    // Set by `begin` and read by the helper at the run's `start` entry; the helper's payload tables.
     private var execute: ((Int32, Int) -> Void)?
     private var store: PayloadStore?
+    /// The helper's references for the current run (not counted: `execute` and `store` hold them),
+    /// so that replaying touches no reference count the engine thread also touches.
+    private unowned(unsafe) var runStore: PayloadStore?
     private var messagePayload = RawVec<[Float]>(capacity: 1024)
     private var deliveryPayload = RawVec<[Float]>(capacity: 1024)
 
@@ -127,6 +132,8 @@ final class NumericsPipeline: @unchecked Sendable {
         live.value.store(1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
+        producer.pointee.runs += 1
+        push(Entry(kind: .start, a: 0, b: 0, c: 0))
     }
 
     /// Waits until every entry has been replayed, then hands the payloads back to the pools.
@@ -141,6 +148,7 @@ final class NumericsPipeline: @unchecked Sendable {
         Self.give(&deliveryPayload, to: &deliveries.payload)
         execute = nil
         store = nil
+        runStore = nil
     }
 
     // MARK: Engine thread
@@ -168,13 +176,16 @@ final class NumericsPipeline: @unchecked Sendable {
         if tail &- p.pointee.replayedSeen >= Self.capacity { waitForRoom() }
         ring[tail & (Self.capacity - 1)] = e
         p.pointee.tail = tail &+ 1
-        p.pointee.entries &+= 1
         if (tail &+ 1) & (Self.publishEvery - 1) == 0 { written.value.store(tail &+ 1, ordering: .releasing) }
     }
 
+    /// The ring looked full by the last position seen: look again, and wait (a stall) only if it is.
     @inline(never) private func waitForRoom() {
-        producer.pointee.stalls += 1
-        waitForReplay(upTo: producer.pointee.tail - Self.capacity / 2)
+        let p = producer
+        p.pointee.replayedSeen = replayed.value.load(ordering: .acquiring)
+        guard p.pointee.tail &- p.pointee.replayedSeen >= Self.capacity else { return }
+        p.pointee.stalls += 1
+        waitForReplay(upTo: p.pointee.tail - Self.capacity / 2)
     }
 
     /// Publishes everything written and waits until the helper has replayed entry `n − 1`.
@@ -211,12 +222,22 @@ final class NumericsPipeline: @unchecked Sendable {
     private func replay(from start: Int) -> Int {
         var h = start
         var spun = 0
+        var run: ((Int32, Int) -> Void)?
         while true {
             let w = written.value.load(ordering: .acquiring)
             if h < w {
                 spun = 0
                 while h < w {
-                    apply(ring[h & (Self.capacity - 1)])
+                    let e = ring[h & (Self.capacity - 1)]
+                    if e.kind == .work {
+                        consumer.pointee.works &+= 1
+                        run?(e.b, Int(e.a))
+                    } else if e.kind == .start {
+                        run = execute
+                        runStore = store
+                    } else {
+                        move(e)
+                    }
                     h &+= 1
                     if h & (Self.publishEvery - 1) == 0 { replayed.value.store(h, ordering: .releasing) }
                 }
@@ -231,13 +252,13 @@ final class NumericsPipeline: @unchecked Sendable {
         }
     }
 
-    @inline(__always) private func apply(_ e: Entry) {
+    /// Replays a payload move.
+    @inline(__always) private func move(_ e: Entry) {
         switch e.kind {
-        case .work:
-            consumer.pointee.works &+= 1
-            execute?(e.b, Int(e.a))
+        case .start, .work:
+            break
         case .snapshot:
-            guard let store else { return }
+            guard let store = runStore else { return }
             Self.reach(&messagePayload, Int(e.c))
             messagePayload[Int(e.c)] = store[Int(e.a), e.b]
         case .copy:
@@ -247,11 +268,11 @@ final class NumericsPipeline: @unchecked Sendable {
         case .move:
             Self.reach(&deliveryPayload, Int(e.b))
             Self.reach(&messagePayload, Int(e.a))
+            // The delivery's slot is empty (recycled slots are), so the message's is left empty.
             swap(&deliveryPayload[Int(e.b)], &messagePayload[Int(e.a)])
-            messagePayload[Int(e.a)] = []
         case .consume:
             Self.reach(&deliveryPayload, Int(e.a))
-            if let store, e.c >= 0 { swap(&store[Int(e.b), e.c], &deliveryPayload[Int(e.a)]) }
+            if let store = runStore, e.c >= 0 { swap(&store[Int(e.b), e.c], &deliveryPayload[Int(e.a)]) }
             deliveryPayload[Int(e.a)] = []
         }
     }
