@@ -232,6 +232,6 @@ extension MeshEngine {
         } else if let store, buffer >= 0 {
             swap(&store[Int(deliveries.states[d].core), buffer], &deliveries.payload[d])
         }
-        deliveries.recycle(d)
+        deliveries.release(d)
     }
 }

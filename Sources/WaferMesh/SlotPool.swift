@@ -26,22 +26,42 @@ struct MessageState {
     var legInfo: Int32
 }
 
-/// Messages in flight, in recycled slots.
+/// Records in recycled slots (last-freed-first), with payloads (real numerics) beside them: the
+/// messages in flight (`MessagePool`) and the copies delivered or on their way (`DeliveryPool`).
 ///
 /// Slots are reused last-freed-first, so a long run allocates no memory per message once the
-/// pool has grown to the largest number in flight. Payloads (real numerics) live beside the
-/// states in raw memory of array references (assigned and swapped in place: no uniqueness check
-/// of an outer array), touched only when the engine carries them.
-struct MessagePool {
-    private(set) var states = RawVec<MessageState>(capacity: 1024)
+/// pool has grown to the largest number in flight. Payloads live beside the states in raw memory
+/// of array references (assigned and swapped in place: no uniqueness check of an outer array),
+/// touched only when the engine carries them.
+struct SlotPool<State> {
+    private(set) var states = RawVec<State>(capacity: 1024)
     var payload: RawVec<[Float]>
     private var free = RawVec<Int32>(capacity: 1024)
     /// Payloads are kept here (false for timing-only runs, and while a `NumericsPipeline` keeps them).
     var carriesPayloads: Bool
+    /// The state a new slot starts with (the caller overwrites it).
+    private let blank: State
 
-    init(carriesPayloads: Bool) {
+    init(blank: State, carriesPayloads: Bool) {
+        self.blank = blank
         self.carriesPayloads = carriesPayloads
         payload = RawVec(capacity: carriesPayloads ? 1024 : 1)
+    }
+
+    /// Takes a slot (its state is overwritten by the caller).
+    ///
+    /// - Complexity: amortised O(1).
+    @inline(__always) mutating func allocate() -> Int {
+        if free.count > 0 { return Int(free.removeLast()) }
+        states.append(blank)
+        if carriesPayloads { payload.append([]) }
+        return states.count - 1
+    }
+
+    /// Recycles slot `i` (a message whose head reached the route's end, a copy received).
+    @inline(__always) mutating func release(_ i: Int) {
+        if carriesPayloads { payload[i] = [] }
+        free.append(Int32(i))
     }
 
     /// Gives every slot a payload entry again (slots allocated while payloads were kept elsewhere have none).
@@ -49,29 +69,23 @@ struct MessagePool {
         while payload.count < states.count { payload.append([]) }
     }
 
-    /// Takes a slot for a new message (its state is overwritten by the caller).
-    ///
-    /// - Complexity: amortised O(1).
-    @inline(__always) mutating func allocate() -> Int {
-        if free.count > 0 { return Int(free.removeLast()) }
-        states.append(MessageState(key: 0, injection: 0, route: 0, leg: 0, lastLeg: 0, hopsLeft: 0, position: 0,
-                                   arrivedFlags: 0, wavelets: 0, bytes: 0, hops: 0, relays: 0, colour: 0, legInfo: 0))
-        if carriesPayloads { payload.append([]) }
-        return states.count - 1
-    }
-
-    /// Recycles slot `m` (its head has reached the route's end).
-    @inline(__always) mutating func release(_ m: Int) {
-        if carriesPayloads { payload[m] = [] }
-        free.append(Int32(m))
-    }
-
-    /// Slots ever allocated (the most messages in flight at once).
+    /// Slots ever allocated (the most in use at once).
     var capacity: Int { states.count }
 
     var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.allocatedBytes }
 
     func freeMemory() { states.free(); free.free(); payload.freeReleasingElements() }
+}
+
+/// Messages in flight. A message's slot is recycled when its head reaches the route's end.
+typealias MessagePool = SlotPool<MessageState>
+
+extension SlotPool where State == MessageState {
+    init(carriesPayloads: Bool) {
+        self.init(blank: MessageState(key: 0, injection: 0, route: 0, leg: 0, lastLeg: 0, hopsLeft: 0, position: 0,
+                                      arrivedFlags: 0, wavelets: 0, bytes: 0, hops: 0, relays: 0, colour: 0, legInfo: 0),
+                  carriesPayloads: carriesPayloads)
+    }
 }
 
 /// A copy of a message delivered (or about to be) into a core's mailbox, with everything its
@@ -96,40 +110,15 @@ struct DeliveryState {
     var isFinal: Bool
 }
 
-/// Deliveries in recycled slots (last-freed-first). Payloads (real numerics) live beside them.
-struct DeliveryPool {
-    private(set) var states = RawVec<DeliveryState>(capacity: 1024)
-    var payload: RawVec<[Float]>
-    private var free = RawVec<Int32>(capacity: 1024)
-    /// Payloads are kept here (false for timing-only runs, and while a `NumericsPipeline` keeps them).
-    var carriesPayloads: Bool
+/// Copies delivered into mailboxes (or about to be). A slot is recycled when its copy is received.
+typealias DeliveryPool = SlotPool<DeliveryState>
 
+extension SlotPool where State == DeliveryState {
     init(carriesPayloads: Bool) {
-        self.carriesPayloads = carriesPayloads
-        payload = RawVec(capacity: carriesPayloads ? 1024 : 1)
+        self.init(blank: DeliveryState(key: 0, injection: 0, head: 0, tail: 0, core: 0, next: -1, colour: 0, bytes: 0,
+                                       hops: 0, relays: 0, isFinal: false),
+                  carriesPayloads: carriesPayloads)
     }
-
-    /// Gives every slot a payload entry again (slots allocated while payloads were kept elsewhere have none).
-    mutating func padPayloads() {
-        while payload.count < states.count { payload.append([]) }
-    }
-
-    @inline(__always) mutating func allocate() -> Int {
-        if free.count > 0 { return Int(free.removeLast()) }
-        states.append(DeliveryState(key: 0, injection: 0, head: 0, tail: 0, core: 0, next: -1, colour: 0, bytes: 0, hops: 0,
-                                    relays: 0, isFinal: false))
-        if carriesPayloads { payload.append([]) }
-        return states.count - 1
-    }
-
-    @inline(__always) mutating func recycle(_ d: Int) {
-        if carriesPayloads { payload[d] = [] }
-        free.append(Int32(d))
-    }
-
-    var allocatedBytes: Int { states.allocatedBytes + free.allocatedBytes + payload.allocatedBytes }
-
-    func freeMemory() { states.free(); free.free(); payload.freeReleasingElements() }
 }
 
 /// Live SRAM allocations, as per-core linked lists (heads in each core's state) through a shared
