@@ -58,7 +58,11 @@ extension MeshEngine {
                 if work >= 0 {
                     if let p = activePipeline { p._withUnsafeGuaranteedRef { $0.work(core: c, work: work) } } else if let store { program.execute(work: work, core: c, store: store) }
                 }
-                recorder.span(Span(core: Int32(c), kind: .compute, label: label, start: t, end: t + dur, macs: Int64(macs)))
+                if runsAhead {
+                    recorder.countCompute(core: c, cycles: dur, macs: Int64(macs))
+                } else {
+                    recorder.span(Span(core: Int32(c), kind: .compute, label: label, start: t, end: t + dur, macs: Int64(macs)))
+                }
                 cs.pointee.pc += 1
                 if dur > 0 {
                     if fuse { t += dur; continue }

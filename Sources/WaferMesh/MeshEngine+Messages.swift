@@ -146,7 +146,10 @@ extension MeshEngine {
         let c = Int(ds.pointee.core)
         let colour = ds.pointee.colour
         makespan = max(makespan, tail)
-        if ds.pointee.isFinal {
+        if ds.pointee.isFinal && runsAhead {
+            recorder.countMessage(source: Int(truncatingIfNeeded: ds.pointee.key >> 40), hops: ds.pointee.hops,
+                                  relays: ds.pointee.relays)
+        } else if ds.pointee.isFinal {
             let key = ds.pointee.key
             recorder.message(MessageRecord(
                 source: Int32(truncatingIfNeeded: key >> 40), sequence: Int32(truncatingIfNeeded: key & 0xFF_FFFF_FFFF),

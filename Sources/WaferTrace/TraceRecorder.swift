@@ -31,13 +31,13 @@ public final class TraceRecorder {
     /// beside its link state) and hands them over when the recorder needs them: before `finish`,
     /// and whenever `summary` or `linkTotals` is read.
     public weak var totalsSource: (any TraceTotalsSource)?
-    private var summaryStore = RunSummary()
+    @usableFromInline var summaryStore = RunSummary()
     /// Allocated on first use, so a run whose link totals are kept by its engine holds none here.
     private var linkStore: LinkTotals?
     private var pulling = false
     /// Per-core accumulators in raw memory (32 bytes a core during a run; 16 more once the
     /// engine reports each core's final figures).
-    private let core: CoreAccumulators
+    @usableFromInline let core: CoreAccumulators
 
     private(set) var labels: [String] = []
     private var labelIDs: [String: Int32] = [:]
@@ -115,15 +115,37 @@ public final class TraceRecorder {
 
     // MARK: - Events from the engine
 
+    /// A compute span that is only counted (when `recordsEvents` is false): the totals `span` adds
+    /// for it, without making the span. Inlined into the engine's step.
+    ///
+    /// - Complexity: O(1).
+    @inlinable @inline(__always)
+    public func countCompute(core c: Int, cycles: Int64, macs: Int64) {
+        let a = core.cores + c
+        a.pointee.computeCycles += cycles
+        a.pointee.macs += macs
+        summaryStore.computeEvents += 1
+        summaryStore.totalMacs += macs
+    }
+
+    /// A message that is only counted (when `recordsEvents` is false): the totals `message` adds
+    /// for it, without making the record. Inlined into the engine.
+    ///
+    /// - Complexity: O(1).
+    @inlinable @inline(__always)
+    public func countMessage(source: Int, hops: Int32, relays: Int32) {
+        summaryStore.messages += 1
+        summaryStore.maxHops = max(summaryStore.maxHops, Int64(hops))
+        summaryStore.maxRelays = max(summaryStore.maxRelays, Int64(relays))
+        core.cores[source].messagesSent += 1
+    }
+
     /// A span of activity on one core. Totals always; the span itself at `full` detail within filters.
     public func span(_ s: Span) {
         let c = Int(s.core)
         switch s.kind {
         case .compute:
-            core.cores[c].computeCycles += s.end - s.start
-            core.cores[c].macs += s.macs
-            summaryStore.computeEvents += 1
-            summaryStore.totalMacs += s.macs
+            countCompute(core: c, cycles: s.end - s.start, macs: s.macs)
         case .wait:
             core.cores[c].waitCycles += s.end - s.start
         case .send, .kernel:
@@ -136,10 +158,7 @@ public final class TraceRecorder {
 
     /// A message whose tail reached its final destination.
     public func message(_ m: MessageRecord) {
-        summaryStore.messages += 1
-        summaryStore.maxHops = max(summaryStore.maxHops, Int64(m.hops))
-        summaryStore.maxRelays = max(summaryStore.maxRelays, Int64(m.relays))
-        core.cores[Int(m.source)].messagesSent += 1
+        countMessage(source: Int(m.source), hops: m.hops, relays: m.relays)
         guard recordsEvents else { return }
         let inRegion = region.map { r in
             r.contains(x: geometry.x(of: Int(m.source)), y: geometry.y(of: Int(m.source)))
@@ -312,17 +331,17 @@ public protocol TraceTotalsSource: AnyObject {
 }
 
 /// One core's running totals (32 bytes: a compute span touches one cache line).
-struct CoreAccumulator {
-    var computeCycles: Int64
-    var waitCycles: Int64
-    var macs: Int64
-    var messagesSent: Int32
+@usableFromInline struct CoreAccumulator {
+    @usableFromInline var computeCycles: Int64
+    @usableFromInline var waitCycles: Int64
+    @usableFromInline var macs: Int64
+    @usableFromInline var messagesSent: Int32
 }
 
 /// A recorder's per-core accumulators, in memory it owns.
-final class CoreAccumulators {
+@usableFromInline final class CoreAccumulators {
     let count: Int
-    let cores: UnsafeMutablePointer<CoreAccumulator>
+    @usableFromInline let cores: UnsafeMutablePointer<CoreAccumulator>
     private var peakSram: [Int32] = []
     private var colours: [Int32] = []
     private var finish: [Int64] = []
