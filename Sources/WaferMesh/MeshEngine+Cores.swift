@@ -100,7 +100,11 @@ extension MeshEngine {
                 if cs.pointee.wait == -3 {
                     let since = cs.pointee.time
                     if t > since {
-                        recorder.span(Span(core: Int32(c), kind: .wait, label: -1, start: since, end: t, macs: 0))
+                        if runsAhead {
+                            recorder.countWait(core: c, cycles: t - since)
+                        } else {
+                            recorder.span(Span(core: Int32(c), kind: .wait, label: -1, start: since, end: t, macs: 0))
+                        }
                     }
                     cs.pointee.time = t
                 }
@@ -148,8 +152,11 @@ extension MeshEngine {
             case .end(let inv):
                 if ahead && !endsAhead { reschedule(c, at: t); return }
                 invocationLast[Int(inv)] = max(invocationLast[Int(inv)], t)
-                recorder.span(Span(core: Int32(c), kind: .kernel, label: invocationLabel[Int(inv)],
-                                   start: cs.pointee.invocationStart, end: t, macs: 0))
+                // A kernel span adds to no total: only a recorder that keeps records wants it.
+                if recorder.keepsRecords {
+                    recorder.span(Span(core: Int32(c), kind: .kernel, label: invocationLabel[Int(inv)],
+                                       start: cs.pointee.invocationStart, end: t, macs: 0))
+                }
                 cs.pointee.pc += 1
             }
         }

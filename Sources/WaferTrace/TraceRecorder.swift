@@ -128,6 +128,12 @@ public final class TraceRecorder {
         summaryStore.totalMacs += macs
     }
 
+    /// A wait span that is only counted (when `recordsEvents` is false). Inlined into the engine.
+    @inlinable @inline(__always)
+    public func countWait(core c: Int, cycles: Int64) {
+        core.cores[c].waitCycles += cycles
+    }
+
     /// A message that is only counted (when `recordsEvents` is false): the totals `message` adds
     /// for it, without making the record. Inlined into the engine.
     ///
@@ -147,7 +153,7 @@ public final class TraceRecorder {
         case .compute:
             countCompute(core: c, cycles: s.end - s.start, macs: s.macs)
         case .wait:
-            core.cores[c].waitCycles += s.end - s.start
+            countWait(core: c, cycles: s.end - s.start)
         case .send, .kernel:
             break
         }
