@@ -22,8 +22,8 @@ extension MeshEngine {
     /// trace as stepping op by op, with fewer events.
     ///
     /// Receives, `waitSends` and `end` run ahead too when that provably changes nothing. A receive
-    /// takes its mail ahead only when the oldest copy on its colour is in the
-    /// mailbox with its tail arrived by then: copies still to come queue behind it, so a receive at
+    /// takes its mail ahead only when the oldest copy on its colour is in the mailbox with its tail
+    /// arrived by then: copies still to come queue behind it, so a receive at
     /// its own cycle would take the same one. A receive whose copy is not in (or not whole) by its
     /// cycle `t` blocks ahead of the clock, waiting from `t`: the copy that wakes it wakes it at its
     /// tail but no earlier than `t` (`arrive`), the cycle a core event at `t` would have found it
@@ -56,7 +56,11 @@ extension MeshEngine {
                 }
                 let dur = macCycles(Int64(macs)) + overhead
                 if work >= 0 {
-                    if let p = activePipeline { p._withUnsafeGuaranteedRef { $0.work(core: c, work: work) } } else if let store { program.execute(work: work, core: c, store: store) }
+                    if let p = activePipeline {
+                        p._withUnsafeGuaranteedRef { $0.work(core: c, work: work) }
+                    } else if let store {
+                        program.execute(work: work, core: c, store: store)
+                    }
                 }
                 if runsAhead {
                     recorder.countCompute(core: c, cycles: dur, macs: Int64(macs))
@@ -194,7 +198,11 @@ extension MeshEngine {
             wavelets: Int32(clamping: max(1, linkWavelets(Int64(bytes)))),
             bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour, legInfo: route.firstInfo)
         if buffer >= 0 {
-            if let p = activePipeline { p._withUnsafeGuaranteedRef { $0.snapshot(core: c, buffer: buffer, message: m) } } else if let store { messages.payload[m] = store[c, buffer] }
+            if let p = activePipeline {
+                p._withUnsafeGuaranteedRef { $0.snapshot(core: c, buffer: buffer, message: m) }
+            } else if let store {
+                messages.payload[m] = store[c, buffer]
+            }
         }
         counts.messages += 1
         // A send span adds to no total: only full detail records it.
@@ -210,8 +218,7 @@ extension MeshEngine {
         }
     }
 
-    /// Removes the oldest delivered message on `colour` in `core`'s
-    /// mailbox at cycle `t`.
+    /// Removes the oldest delivered message on `colour` in `core`'s mailbox at cycle `t`.
     ///
     /// - Returns: (delivery, -1); or (-1, tail cycle) when the oldest copy on `colour` has not
     ///   fully arrived yet (only when copies are mailed at their head's delivery: a core's copies
