@@ -228,16 +228,7 @@ final class NumericsPipeline: @unchecked Sendable {
             if h < w {
                 spun = 0
                 while h < w {
-                    let e = ring[h & (Self.capacity - 1)]
-                    if e.kind == .work {
-                        consumer.pointee.works &+= 1
-                        run?(e.b, Int(e.a))
-                    } else if e.kind == .start {
-                        run = execute
-                        runStore = store
-                    } else {
-                        move(e)
-                    }
+                    apply(ring[h & (Self.capacity - 1)], run: &run)
                     h &+= 1
                     if h & (Self.publishEvery - 1) == 0 { replayed.value.store(h, ordering: .releasing) }
                 }
@@ -252,11 +243,15 @@ final class NumericsPipeline: @unchecked Sendable {
         }
     }
 
-    /// Replays a payload move.
-    @inline(__always) private func move(_ e: Entry) {
+    /// Replays one entry; `run` is the current run's arithmetic (set by its `start` entry).
+    @inline(__always) private func apply(_ e: Entry, run: inout ((Int32, Int) -> Void)?) {
         switch e.kind {
-        case .start, .work:
-            break
+        case .work:
+            consumer.pointee.works &+= 1
+            run?(e.b, Int(e.a))
+        case .start:
+            run = execute
+            runStore = store
         case .snapshot:
             guard let store = runStore else { return }
             Self.reach(&messagePayload, Int(e.c))
@@ -298,12 +293,12 @@ final class NumericsPipeline: @unchecked Sendable {
         }
     }
 
-    /// Moves every payload of `mine` back into `pool` (which covers every slot in use).
+    /// Moves every payload of `mine` back into `pool` (which covers every slot in use, and holds
+    /// none of its own while a run is piped), leaving `mine` empty.
     private static func give(_ mine: inout RawVec<[Float]>, to pool: inout RawVec<[Float]>) {
         for i in 0..<mine.count where !mine[i].isEmpty {
             precondition(i < pool.count, "a payload for a slot the pool never had")
             swap(&mine[i], &pool[i])
-            mine[i] = []
         }
     }
 }
