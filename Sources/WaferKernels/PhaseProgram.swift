@@ -59,6 +59,18 @@ public struct PhaseProgram: MeshProgram {
     /// (a local phase's `work` must keep to that), so the engine may run them beside the simulation.
     public var executesPerCore: Bool { true }
 
+    /// The program, marked as replayable under `key` (see `MeshProgram.replayKey`): the caller
+    /// promises that every program it marks with an equal key has the same phases with the same
+    /// op counts, routes and buffers, its kernel marks at the same places of `invocations`.
+    public func replayable(key: AnyHashable, invocations: [Int32]) -> PhaseProgram {
+        body.replayKey = key
+        body.replayInvocations = invocations
+        return self
+    }
+
+    public var replayKey: AnyHashable? { body.replayKey }
+    public var replayInvocations: [Int32] { body.replayInvocations }
+
     public func execute(work: Int32, core: Int, store: PayloadStore) {
         body.execute(work: work, core: core, store: store)
     }
@@ -79,6 +91,9 @@ final class PhaseBody: @unchecked Sendable {
     private let works: [PhaseWork]
     private let phaseCount: Int
     private let rows: Int, cols: Int
+    /// Set by `PhaseProgram.replayable(key:invocations:)`.
+    var replayKey: AnyHashable?
+    var replayInvocations: [Int32] = []
     let cursor: PhaseCursor
     private let divider: GridDivider
 

@@ -29,6 +29,21 @@ struct DecodeProgramBuilder {
 
     private func label(_ s: String) -> Int32 { labels[s] ?? -1 }
 
+    /// What a layer's ops depend on besides the builder's fixed layout: the KV cache's rows.
+    struct LayerKey: Hashable {
+        let grid: KernelGrid
+        let counts: [Int]
+        let appendRow: Int
+        let senders: [Int]
+        let numerics: Bool
+    }
+
+    /// The replay key of every layer of `step` (`PhaseProgram.replayable`): layers differ only in
+    /// the weights and cache slots their works read.
+    func layerKey(_ step: Step) -> LayerKey {
+        LayerKey(grid: grid, counts: step.counts, appendRow: step.appendRow, senders: step.senders.sorted(), numerics: numerics)
+    }
+
     /// A local phase whose op counts are `ops` (data, read without a call on the engine's hot
     /// path) and whose arithmetic is `work(core, row, column, store)` (with numerics only).
     static func localPhase(label: Int32, numerics: Bool, ops: GridOps,

@@ -57,8 +57,10 @@ extension MeshEngine {
                 let dur = macCycles(Int64(macs)) + overhead
                 if work >= 0 {
                     if let p = activePipeline {
+                        if taping { tapeEntry(.work, c, work, 0) }
                         p._withUnsafeGuaranteedRef { $0.work(core: c, work: work) }
                     } else if let store {
+                        if taping { tapeEntry(.work, c, work, 0) }
                         program.execute(work: work, core: c, store: store)
                     }
                 }
@@ -131,6 +133,7 @@ extension MeshEngine {
             case .alloc(let label, let bytes):
                 if ahead && (bytes < 0 || Int(cs.pointee.sramNow) + bytes > sramLimit) { reschedule(c, at: t); return }
                 guard bytes >= 0 else { throw MeshError.badProgram("negative allocation at core \(c)") }
+                sramOps &+= 1
                 cs.pointee.ledger = ledger.push(head: cs.pointee.ledger, label: label, bytes: bytes)
                 cs.pointee.sramNow += Int32(clamping: bytes)
                 if cs.pointee.sramNow > cs.pointee.sramPeak { cs.pointee.sramPeak = cs.pointee.sramNow }
@@ -142,6 +145,7 @@ extension MeshEngine {
                     if ahead { reschedule(c, at: t); return }
                     throw MeshError.badProgram("core \(c) frees '\(recorder.labelName(label))', which it never allocated")
                 }
+                sramOps &+= 1
                 cs.pointee.sramNow -= Int32(b)
                 cs.pointee.pc += 1
 
@@ -199,8 +203,10 @@ extension MeshEngine {
             bytes: Int32(clamping: bytes), hops: 0, relays: 0, colour: route.colour, legInfo: route.firstInfo)
         if buffer >= 0 {
             if let p = activePipeline {
+                if taping { tapeEntry(.snapshot, c, buffer, Int32(truncatingIfNeeded: m)) }
                 p._withUnsafeGuaranteedRef { $0.snapshot(core: c, buffer: buffer, message: m) }
             } else if let store {
+                if taping { tapeEntry(.snapshot, c, buffer, Int32(truncatingIfNeeded: m)) }
                 messages.payload[m] = store[c, buffer]
             }
         }
@@ -246,10 +252,23 @@ extension MeshEngine {
     @inline(__always) private func consume(_ d: Int, into buffer: Int32) {
         if let p = activePipeline {
             let c = Int(deliveries.states[d].core)
+            if taping { tapeConsume(delivery: d, buffer: buffer) }
             p._withUnsafeGuaranteedRef { $0.consume(delivery: d, core: c, buffer: buffer) }
-        } else if let store, buffer >= 0 {
-            swap(&store[Int(deliveries.states[d].core), buffer], &deliveries.payload[d])
+        } else if let store {
+            if taping { tapeConsume(delivery: d, buffer: buffer) }
+            if buffer >= 0 { swap(&store[Int(deliveries.states[d].core), buffer], &deliveries.payload[d]) }
         }
         deliveries.release(d)
+    }
+
+    /// Adds a receive's store of delivery `d` into `buffer` to the numerics tape.
+    @inline(never) private func tapeConsume(delivery d: Int, buffer: Int32) {
+        tape.append(NumericsPipeline.Entry(kind: .consume, a: Int32(truncatingIfNeeded: d), b: deliveries.states[d].core, c: buffer))
+    }
+
+    /// Adds a work or a snapshot of core `core` to the numerics tape (out of line: only recorded
+    /// runs with numerics get here).
+    @inline(never) private func tapeEntry(_ kind: NumericsPipeline.Kind, _ core: Int, _ b: Int32, _ c: Int32) {
+        tape.append(NumericsPipeline.Entry(kind: kind, a: Int32(truncatingIfNeeded: core), b: b, c: c))
     }
 }

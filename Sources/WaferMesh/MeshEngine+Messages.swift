@@ -87,13 +87,14 @@ extension MeshEngine {
 
     /// A link's 32-bit busy or byte counter wrapped: keep the carry aside. Out of line, so that
     /// `hop` does not carry the dictionary's default-value closure on its common path.
-    @inline(never) private func carry(_ link: Int, busy: Bool, bytes: Bool) {
+    @inline(never) func carry(_ link: Int, busy: Bool, bytes: Bool) {
         if busy { linkCarries[link * 2, default: 0] &+= 1 << 32 }
         if bytes { linkCarries[link * 2 + 1, default: 0] &+= 1 << 32 }
     }
 
     private func raisePeak(_ link: Int, _ queued: Int64) {
         peakQueue.raise(link, to: Int32(clamping: queued))
+        if recordsPeaks { peakLog.append((Int32(truncatingIfNeeded: link), Int32(clamping: queued))) }
     }
 
     /// A relay core re-sends a stored message through its injection ramp.
@@ -124,16 +125,24 @@ extension MeshEngine {
                                              core: Int32(p), next: -1, colour: ms.pointee.colour, bytes: ms.pointee.bytes,
                                              hops: ms.pointee.hops, relays: ms.pointee.relays, isFinal: isFinal)
         if messages.carriesPayloads {
+            if taping { tapeCopy(message: m, delivery: d, core: p, isFinal: isFinal) }
             // The final copy takes the message's payload (its slot is recycled right after).
             if isFinal { swap(&deliveries.payload[d], &messages.payload[m]) } else { deliveries.payload[d] = messages.payload[m] }
-        } else if let p = activePipeline {
-            p._withUnsafeGuaranteedRef { $0.copy(message: m, delivery: d, isFinal: isFinal) }
+        } else if let pipe = activePipeline {
+            if taping { tapeCopy(message: m, delivery: d, core: p, isFinal: isFinal) }
+            pipe._withUnsafeGuaranteedRef { $0.copy(message: m, delivery: d, isFinal: isFinal) }
         }
         if runsAhead {
             arrive(d, at: tail)
         } else {
             schedule(.delivery, id: ms.pointee.key, slot: d, at: tail)
         }
+    }
+
+    /// Adds a router's copy of message `m` into delivery `d` for `core` to the numerics tape.
+    @inline(never) private func tapeCopy(message m: Int, delivery d: Int, core: Int, isFinal: Bool) {
+        tape.append(NumericsPipeline.Entry(kind: isFinal ? .move : .copy, a: Int32(truncatingIfNeeded: m),
+                                           b: Int32(truncatingIfNeeded: d), c: Int32(truncatingIfNeeded: core)))
     }
 
     /// The tail of a delivery has arrived: put it in the mailbox and wake a core waiting for it.

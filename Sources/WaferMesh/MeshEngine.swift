@@ -69,6 +69,11 @@ public struct EngineStats: Sendable {
     public var numericsWorks = 0
     public var numericsEntries = 0
     public var numericsStalls = 0
+    /// Runs replayed from an earlier identical run instead of simulated (`replaysRuns`), and the
+    /// events those runs stood for (not counted in `events`: the engine did not pop them).
+    public var replayedRuns = 0
+    public var replayedEvents: Int64 = 0
+    public var replayedHopEvents: Int64 = 0
 }
 
 /// The discrete-event simulation of a wafer-scale mesh: measures what a distributed program costs.
@@ -163,6 +168,20 @@ public final class MeshEngine: TraceTotalsSource {
         return ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1
     }()
     var pipeline: NumericsPipeline?
+    /// Whether runs of programs with a `replayKey` are replayed from an earlier identical run
+    /// (start state equal up to a shift in time) instead of simulated: the same state, totals,
+    /// marks and numbers, without the events (`RunRecord`). Default: true, unless the environment
+    /// sets `WAFERSCOPE_REPLAY=0`.
+    public var replaysRuns: Bool = MeshEngine.defaultReplaysRuns
+    static let defaultReplaysRuns = ProcessInfo.processInfo.environment["WAFERSCOPE_REPLAY"] != "0"
+    var replayCache = RunReplayCache()
+    /// Allocations and frees so far (a recorded run must make none).
+    var sramOps = 0
+    /// While a run is recorded: the link queue peaks it reaches, and its numerics.
+    var recordsPeaks = false
+    var peakLog: [(Int32, Int32)] = []
+    var taping = false
+    var tape = RawVec<NumericsPipeline.Entry>(capacity: 1)
     /// The pipeline doing the current run's arithmetic, if any (`pipeline` keeps it alive; called
     /// on the hot path without retaining it, so the two threads do not contend for its count).
     var activePipeline: Unmanaged<NumericsPipeline>?
@@ -223,6 +242,7 @@ public final class MeshEngine: TraceTotalsSource {
         messages.freeMemory()
         deliveries.freeMemory()
         ledger.freeMemory()
+        tape.free()
         invocationFirst.free()
         invocationLast.free()
     }
@@ -290,6 +310,20 @@ public final class MeshEngine: TraceTotalsSource {
     /// - Complexity: O(events) with O(1) queue work per event in the common case.
     public func run<P: MeshProgram>(_ program: P) throws {
         try checkColours()
+        let n = geometry.coreCount
+        var start = Int64.max
+        for c in 0..<n { start = min(start, cores[c].time) }
+        let base = n > 0 ? start : 0
+        // A run that starts like one recorded before is replayed (its numerics on this thread:
+        // nothing is left for the simulation to overlap them with), else maybe recorded.
+        var recordable: (key: AnyHashable, state: [Int64], hash: UInt64)?
+        if let key = replayKey(of: program), let (state, hash) = canonicalStart(base: base) {
+            if let i = replayCache.find(key: key, routeCount: routes.count, hash: hash, start: state) {
+                replay(record: i, program, base: base)
+                return
+            }
+            recordable = (key, state, hash)
+        }
         if let store, program.executesPerCore && numericsThreads > 1 {
             if pipeline == nil { pipeline = NumericsPipeline() }
             pipeline!.begin(store: store, messages: &messages, deliveries: &deliveries) { work, core in
@@ -304,10 +338,11 @@ public final class MeshEngine: TraceTotalsSource {
             }
         }
         waitSendsAhead = runsAhead && !routes.hasRelays
-        let n = geometry.coreCount
-        var start = Int64.max
-        for c in 0..<n { start = min(start, cores[c].time) }
-        queue.start(at: n > 0 ? start : 0)
+        var recording: RunRecording?
+        if let r = recordable { recording = beginRecording(program, key: r.key, base: base, start: r.state, hash: r.hash) }
+        var completed = false
+        defer { if let recording { endRecording(recording, program, completed: completed) } }
+        queue.start(at: base)
         for c in 0..<n {
             cores[c].pc = 0
             cores[c].wait = -1
@@ -331,6 +366,7 @@ public final class MeshEngine: TraceTotalsSource {
         if let c = blocked.first {
             throw MeshError.deadlock("\(blocked.count) core(s) wait forever; first: core (\(geometry.x(of: c)),\(geometry.y(of: c))) on colour \(cores[c].wait) since cycle \(cores[c].time)")
         }
+        completed = true
     }
 
     /// How far ahead in the current event list the state of an event is prefetched, and (nearer)

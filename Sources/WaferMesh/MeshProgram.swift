@@ -42,9 +42,19 @@ public protocol MeshProgram {
     /// read the `PayloadStore`, and `execute` must not read state that `op` changes. Default:
     /// false (run on the engine's thread).
     var executesPerCore: Bool { get }
+    /// A promise that lets the engine replay this run from an earlier one instead of simulating
+    /// it (see `MeshEngine.replaysRuns`): every program with an equal key issues, on every core,
+    /// the same ops field for field, except the invocation ids of `begin` and `end`, which sit
+    /// at the same places of `replayInvocations`, and the arithmetic of compute works (same work
+    /// ids, which `execute` may map to other numbers). Default: nil (always simulated).
+    var replayKey: AnyHashable? { get }
+    /// The kernel invocations the program marks, in an order fixed by its `replayKey`.
+    var replayInvocations: [Int32] { get }
 }
 
 extension MeshProgram {
     public func execute(work: Int32, core: Int, store: PayloadStore) {}
     public var executesPerCore: Bool { false }
+    public var replayKey: AnyHashable? { nil }
+    public var replayInvocations: [Int32] { [] }
 }

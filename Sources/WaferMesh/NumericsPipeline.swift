@@ -40,6 +40,8 @@ final class NumericsPipeline: @unchecked Sendable {
         case move
         /// Core `b` stores delivery `a`'s payload in buffer `c` (none when `c` < 0); the delivery is recycled.
         case consume
+        /// Calls the closure `call` set (a replay's second lane, `TapeReplay`).
+        case call
     }
 
     /// Entries the ring holds (a power of two): 512 KB, within the host's L2 cache.
@@ -80,6 +82,7 @@ final class NumericsPipeline: @unchecked Sendable {
 
     // Set by `begin` and read by the helper at the run's `start` entry; the helper's payload tables.
     private var execute: ((Int32, Int) -> Void)?
+    private var callBody: (() -> Void)?
     private var store: PayloadStore?
     /// The helper's references for the current run (not counted: `execute` and `store` hold them),
     /// so that replaying touches no reference count the engine thread also touches.
@@ -147,8 +150,17 @@ final class NumericsPipeline: @unchecked Sendable {
         Self.give(&messagePayload, to: &messages.payload)
         Self.give(&deliveryPayload, to: &deliveries.payload)
         execute = nil
+        callBody = nil
         store = nil
         runStore = nil
+    }
+
+    /// Has the helper call `body` once it has replayed everything before, starting now (the
+    /// entries are published at once: the caller may wait for what `body` does). One per run.
+    func call(_ body: @escaping () -> Void) {
+        callBody = body
+        push(Entry(kind: .call, a: 0, b: 0, c: 0))
+        written.value.store(producer.pointee.tail, ordering: .releasing)
     }
 
     // MARK: Engine thread
@@ -269,6 +281,8 @@ final class NumericsPipeline: @unchecked Sendable {
             Self.reach(&deliveryPayload, Int(e.a))
             if let store = runStore, e.c >= 0 { swap(&store[Int(e.b), e.c], &deliveryPayload[Int(e.a)]) }
             deliveryPayload[Int(e.a)] = []
+        case .call:
+            callBody?()
         }
     }
 

@@ -28,15 +28,24 @@ final class DecodeNumericsTests: XCTestCase {
     }
 
     /// Logits of every step of a fixed token sequence on a `w × h` grid.
-    static func run(_ w: Int, _ h: Int, policy: KVPolicy, threads: Int) throws -> [[Float]] {
-        let weights = try ModelWeights.random(config: tinyConfig, seed: 42)
-        let (decoder, _) = try makeDecoder(decoderSpec(w, h), config: tinyConfig, weights: weights, policy: policy)
+    static func run(_ w: Int, _ h: Int, policy: KVPolicy, threads: Int, replays: Bool = true) throws -> [[Float]] {
+        try runWithCycles(w, h, policy: policy, threads: threads, replays: replays).logits
+    }
+
+    /// The logits, every step's end cycle, and how many runs were replayed (not simulated).
+    static func runWithCycles(_ w: Int, _ h: Int, policy: KVPolicy, threads: Int, replays: Bool, config: ModelConfig = tinyConfig)
+        throws -> (logits: [[Float]], ends: [Int64], replayed: Int) {
+        let weights = try ModelWeights.random(config: config, seed: 42)
+        // No records kept (as `generate` without `--trace`), so that layers may be replayed.
+        let (decoder, _) = try makeDecoder(decoderSpec(w, h), config: config, weights: weights, policy: policy,
+                                           keepsRecords: false)
         decoder.engine.numericsThreads = threads
+        decoder.engine.replaysRuns = replays
         var out: [[Float]] = []
         for token in [3, 17, 42, 8, 8, 29, 1, 0, 49] {
             out.append(try XCTUnwrap(try decoder.step(token: token, phase: "decode")))
         }
-        return out
+        return (out, decoder.stepEnds, decoder.engine.stats.replayedRuns)
     }
 
     /// (grid, policy, checksum of the logits): the 12x10 and 16x8 runs have batches large enough
@@ -51,6 +60,25 @@ final class DecodeNumericsTests: XCTestCase {
             for threads in [1, 2] {
                 let logits = try Self.run(c.w, c.h, policy: c.policy, threads: threads)
                 XCTAssertEqual(Self.checksum(logits), c.checksum, "\(c.w)x\(c.h) \(c.policy), \(threads) thread(s)")
+            }
+        }
+    }
+
+    /// Layers of a step that start like an earlier layer are replayed from it (same ops, same
+    /// start state up to a shift in time): the same logits, to the bit, and the same cycles as
+    /// simulating each. (Six layers: the first ones of a step may start differently.)
+    func testReplayedLayersGiveTheLogitsAndCyclesOfSimulatedOnes() throws {
+        var six = tinyConfig
+        six.layerCount = 6
+        for c in Self.cases where c.w * c.h >= 12 {
+            let simulated = try Self.runWithCycles(c.w, c.h, policy: c.policy, threads: 1, replays: false, config: six)
+            XCTAssertEqual(simulated.replayed, 0)
+            for threads in [1, 2] {
+                let replayed = try Self.runWithCycles(c.w, c.h, policy: c.policy, threads: threads, replays: true, config: six)
+                let what = "\(c.w)x\(c.h) \(c.policy), \(threads) thread(s)"
+                XCTAssertGreaterThan(replayed.replayed, 0, what)
+                XCTAssertEqual(replayed.ends, simulated.ends, what)
+                XCTAssertEqual(Self.checksum(replayed.logits), Self.checksum(simulated.logits), what)
             }
         }
     }

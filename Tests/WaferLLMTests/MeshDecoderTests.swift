@@ -19,8 +19,8 @@ func decoderSpec(_ w: Int, _ h: Int) -> MeshSpec {
 }
 
 func makeDecoder(_ spec: MeshSpec, config: ModelConfig, weights: ModelWeights?, policy: KVPolicy,
-                 detail: TraceDetail = .summary) throws -> (MeshDecoder, TraceRecorder) {
-    let rec = try TraceRecorder(spec: spec, detail: detail)
+                 detail: TraceDetail = .summary, keepsRecords: Bool = true) throws -> (MeshDecoder, TraceRecorder) {
+    let rec = try TraceRecorder(spec: spec, detail: detail, keepsRecords: keepsRecords)
     let engine = try MeshEngine(spec: spec, recorder: rec,
                                 payloadSlots: weights == nil ? nil : DecodeSlot.count(layers: config.layerCount))
     let grid = try KernelGrid(geometry: engine.geometry)

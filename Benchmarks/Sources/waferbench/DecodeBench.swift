@@ -57,12 +57,13 @@ enum DecodeBench {
         if !only.isEmpty {
             let threads = only == "2" ? 2 : 1
             let run = try mesh(spec: spec, cfg: cfg, weights: only == "timing" ? nil : weights, prompt: prompt,
-                               tokens: tokens, threads: threads)
+                               tokens: tokens, threads: threads, replay: try o.int("replay", 1) != 0)
             let f: JSONObject = ["referenceSecondsPerToken": refPerToken, "meshSecondsPerToken": run.perToken,
                                  "ratio": run.perToken / refPerToken, "setupSeconds": run.setupSeconds,
                                  "referenceCPUSecondsPerToken": refCPUPerToken, "meshCPUSecondsPerToken": run.cpuPerToken,
                                  "cpuRatio": run.cpuPerToken / refCPUPerToken]
             print("numerics thread: works/token \(run.worksPerToken), entries/token \(run.entriesPerToken), ring stalls/token \(run.stallsPerToken)")
+            print("events/token: simulated \(run.eventsPerToken), replayed \(run.replayedEventsPerToken); runs replayed/token \(run.replayedRunsPerToken)")
             print("CPU s/token: mesh \(run.cpuPerToken), reference \(refCPUPerToken), ratio \(run.cpuPerToken / refCPUPerToken)")
             // `--dump FILE`: the logits' bit patterns, every step's end cycle and the event counts, one
             // per line (to check that a change leaves results and timings alone).
@@ -70,7 +71,8 @@ enum DecodeBench {
             if !dump.isEmpty {
                 var lines = run.logits.flatMap { $0.map { String($0.bitPattern, radix: 16) } }
                 lines += run.stepEnds.map { "end \($0)" }
-                lines.append("events \(run.eventsPerToken) hops \(run.hopsPerToken)")
+                // Simulated and replayed together: a replay stands for exactly the events it skips.
+                lines.append("events \(run.eventsPerToken + run.replayedEventsPerToken) hops \(run.hopsPerToken + run.replayedHopsPerToken)")
                 try lines.joined(separator: "\n").write(toFile: dump, atomically: true, encoding: .utf8)
             }
             return ["kind": "decode", "label": "SmolLM2 decode \(side)x\(side), only \(only)", "sizes": [:] as JSONObject,
@@ -80,6 +82,11 @@ enum DecodeBench {
         let one = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 1)
         let two = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 2)
         let timing = try mesh(spec: spec, cfg: cfg, weights: nil, prompt: prompt, tokens: tokens, threads: 1)
+        // Every run simulated (no replays), as before run replay: what the replays buy.
+        let twoSimulated = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 2, replay: false)
+        let timingSimulated = try mesh(spec: spec, cfg: cfg, weights: nil, prompt: prompt, tokens: tokens, threads: 1, replay: false)
+        let sameAsSimulated = two.logits.count == twoSimulated.logits.count && two.stepEnds == twoSimulated.stepEnds
+            && zip(two.logits, twoSimulated.logits).allSatisfy { a, b in a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }
         let identical = two.logits.count == one.logits.count
             && zip(two.logits, one.logits).allSatisfy { a, b in a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }
         var worst: Float = 0
@@ -93,6 +100,10 @@ enum DecodeBench {
             "referenceSecondsPerToken": refPerToken,
             "meshSecondsPerToken": two.perToken, "meshSecondsPerTokenOneThread": one.perToken,
             "timingOnlySecondsPerToken": timing.perToken,
+            "meshSecondsPerTokenSimulated": twoSimulated.perToken, "timingOnlySecondsPerTokenSimulated": timingSimulated.perToken,
+            "ratioSimulated": twoSimulated.perToken / refPerToken,
+            "replayedRunsPerToken": two.replayedRunsPerToken, "replayedEventsPerToken": two.replayedEventsPerToken,
+            "replayBitIdenticalToSimulated": sameAsSimulated,
             "ratio": two.perToken / refPerToken, "ratioOneThread": one.perToken / refPerToken,
             "timingOnlyRatio": timing.perToken / refPerToken,
             "numericsShare": max(0, one.perToken - timing.perToken) / one.perToken,
@@ -126,17 +137,22 @@ enum DecodeBench {
         /// Entries the numerics thread replayed, and times the engine waited for room in its ring.
         var entriesPerToken: Double = 0
         var stallsPerToken: Double = 0
+        /// Runs replayed instead of simulated (`MeshEngine.replaysRuns`), and the events they stood for.
+        var replayedRunsPerToken: Double = 0
+        var replayedEventsPerToken: Double = 0
+        var replayedHopsPerToken: Double = 0
     }
 
     /// Prefills `prompt`, then times one step per token of `tokens` (teacher-forced, so every run
     /// does the same steps); returns seconds per decode token and the logits of each.
     static func mesh(spec: MeshSpec, cfg: ModelConfig, weights: ModelWeights?, prompt: [Int], tokens: [Int],
-                     threads: Int) throws -> MeshRun {
+                     threads: Int, replay: Bool = true) throws -> MeshRun {
         // Recorded as `waferscope generate` without `--trace` does: totals only, no records kept.
         let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: false)
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: weights == nil ? nil : 16 + 8 * cfg.layerCount + 2,
                                     policy: .record)
         engine.numericsThreads = threads
+        engine.replaysRuns = replay
         let (decoder, setup) = try timed {
             try MeshDecoder(engine: engine, config: cfg, weights: weights, grid: try KernelGrid(geometry: engine.geometry))
         }
@@ -169,6 +185,9 @@ enum DecodeBench {
                        worksPerToken: works / n,
                        setupSeconds: setup, stepEnds: decoder.stepEnds, cpuPerToken: cpu.min() ?? 0,
                        entriesPerToken: Double(after.numericsEntries - before.numericsEntries) / n,
-                       stallsPerToken: Double(after.numericsStalls - before.numericsStalls) / n)
+                       stallsPerToken: Double(after.numericsStalls - before.numericsStalls) / n,
+                       replayedRunsPerToken: Double(after.replayedRuns - before.replayedRuns) / n,
+                       replayedEventsPerToken: Double(after.replayedEvents - before.replayedEvents) / n,
+                       replayedHopsPerToken: Double(after.replayedHopEvents - before.replayedHopEvents) / n)
     }
 }

@@ -1,0 +1,306 @@
+import WaferTrace
+
+/// A run the engine simulated, kept so that a later run of a program with the same replay key
+/// from the same start state, shifted in time, is replayed instead of simulated.
+///
+/// The engine is deterministic, and everything a run reads of the engine's state is either in
+/// the start state compared here or only ever compared against the clock: a link or ramp free
+/// before the run's first cycle is as free as one free at it (every claim takes
+/// `max(now, free)` with `now` at or after that cycle). So a run whose program issues the same ops
+/// from a start state equal to an earlier run's up to a shift `Δ` in time does exactly what that
+/// run did, `Δ` later: the same events in the same order, the same waits, the same messages on
+/// the same links. Its effect is the recorded one shifted by `Δ`: end times, link and ramp
+/// claims, link and core totals, kernel marks, and (with numerics) the same sequence of works,
+/// snapshots, copies and stores, which is replayed on the new program's arithmetic.
+///
+/// Only runs that change nothing else are recorded: no SRAM allocation or free, no violation,
+/// no mail left in a mailbox at either end, no per-event records kept.
+struct RunRecord {
+    let key: AnyHashable
+    let routeCount: Int
+    let hash: UInt64
+    /// The canonical start state (`MeshEngine.canonicalStart`).
+    let start: [Int64]
+    /// Per core: the clock, then the injection ramp, the ejection ramp and the invocation start
+    /// relative to the run's first cycle (`unchanged` where the run left them).
+    let coreEnd: [Int64]
+    let pcEnd: [Int32]
+    let waitEnd: [Int32]
+    let sequenceAdded: [Int32]
+    /// Per link: when it is free, relative (`unchanged` where no message took it).
+    let linkFree: [Int64]
+    let linkBusyAdded: [UInt32]
+    let linkBytesAdded: [UInt32]
+    /// Queue lengths links reached (link, cycles).
+    let peaks: [(Int32, Int32)]
+    let totals: RecorderTotals
+    let hopEvents: Int64
+    /// First and last cycle of each of the program's `replayInvocations` (relative; `unchanged`: none).
+    let marks: [Int64]
+    let makespan: Int64
+    /// Events the run popped, and of them hops (for `EngineStats.replayedEvents`).
+    let events: Int64
+    let hopCount: Int64
+    /// With numerics: the run's works, snapshots, copies (their `c`: the receiving core) and
+    /// stores, in the engine's order; split into two lanes on the first replay on two threads.
+    let tape: [NumericsPipeline.Entry]
+    var lanes: TapeLanes?
+    var lastUse: Int
+
+    static let unchanged = Int64.min
+
+    var bytes: Int {
+        start.count * 8 + coreEnd.count * 8 + (pcEnd.count + waitEnd.count + sequenceAdded.count) * 4
+            + linkFree.count * 16 + peaks.count * 8 + totals.bytes + marks.count * 8
+            + tape.count * MemoryLayout<NumericsPipeline.Entry>.stride + (lanes?.bytes ?? 0)
+    }
+}
+
+/// The state the engine saves before a run it records.
+struct RunRecording {
+    let key: AnyHashable
+    let hash: UInt64
+    let start: [Int64]
+    let base: Int64
+    let cores: [CoreState]
+    let links: [LinkState]
+    let totals: RecorderTotals
+    let hops: Int64
+    let makespan: Int64
+    let marks: [Int64]
+    let events: Int64
+    let hopCount: Int64
+    let sramOps: Int
+    let violations: Int
+    let carries: Int
+}
+
+/// The records kept, newest use last, within a byte budget.
+struct RunReplayCache {
+    var records: [RunRecord] = []
+    var bytes = 0
+    var clock = 0
+    /// Runs replayed and recorded (for benchmarks and tests).
+    var replays = 0
+    var recorded = 0
+
+    static let budgetBytes = 96 << 20
+
+    mutating func find(key: AnyHashable, routeCount: Int, hash: UInt64, start: [Int64]) -> Int? {
+        for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
+            && records[i].key == key && records[i].start == start {
+            clock += 1
+            records[i].lastUse = clock
+            return i
+        }
+        return nil
+    }
+
+    /// Record `i`'s numerics in two lanes (split on first use, and counted in the budget).
+    mutating func lanes(of i: Int, coreCount: Int) -> TapeLanes {
+        if let l = records[i].lanes { return l }
+        let l = TapeLanes(records[i].tape, coreCount: coreCount)
+        records[i].lanes = l
+        bytes += l.bytes
+        return l
+    }
+
+    mutating func add(_ r: RunRecord) {
+        guard r.bytes <= Self.budgetBytes / 2 else { return }
+        var r = r
+        clock += 1
+        r.lastUse = clock
+        bytes += r.bytes
+        records.append(r)
+        recorded += 1
+        while bytes > Self.budgetBytes, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
+            bytes -= records[oldest].bytes
+            records.remove(at: oldest)
+        }
+    }
+}
+
+extension MeshEngine {
+    /// Whether `program` may be replayed or recorded here: it has a key, the recorder keeps no
+    /// per-event records, and its arithmetic (if any) touches only each core's own buffers.
+    func replayKey<P: MeshProgram>(of program: P) -> AnyHashable? {
+        guard replaysRuns, !recorder.keepsRecords, !recordsWindows, runsAhead else { return nil }
+        guard store == nil || program.executesPerCore else { return nil }
+        return program.replayKey
+    }
+
+    /// The start state a run depends on, relative to its first cycle `base`: per core the clock and
+    /// the ramps (a ramp free before `base` as 0), per link when it is free (likewise); nil when
+    /// a mailbox holds mail.
+    ///
+    /// - Complexity: O(cores + links).
+    func canonicalStart(base: Int64) -> (state: [Int64], hash: UInt64)? {
+        let n = geometry.coreCount
+        var s = [Int64](repeating: 0, count: 3 * n + links.count)
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+        @inline(__always) func put(_ i: Int, _ v: Int64) {
+            s[i] = v
+            h = (h ^ UInt64(bitPattern: v)) &* 0x1000_0000_01B3
+            h ^= h >> 29
+        }
+        for c in 0..<n {
+            let cs = cores.base + c
+            if cs.pointee.mailHead >= 0 { return nil }
+            put(3 * c, cs.pointee.time - base)
+            put(3 * c + 1, max(cs.pointee.rampIn - base, 0))
+            put(3 * c + 2, max(cs.pointee.rampOut - base, 0))
+        }
+        for l in 0..<links.count { put(3 * n + l, max(links[l].free - base, 0)) }
+        return (s, h)
+    }
+
+    /// Saves what a recorded run's effect is measured against, and clears the maxima it is
+    /// measured by (makespan, the program's kernel marks).
+    func beginRecording<P: MeshProgram>(_ program: P, key: AnyHashable, base: Int64, start: [Int64], hash: UInt64) -> RunRecording {
+        let invs = program.replayInvocations
+        var marks: [Int64] = []
+        for inv in invs {
+            marks.append(invocationFirst[Int(inv)])
+            marks.append(invocationLast[Int(inv)])
+            invocationFirst[Int(inv)] = .max
+            invocationLast[Int(inv)] = .min
+        }
+        let r = RunRecording(
+            key: key, hash: hash, start: start, base: base,
+            cores: Array(UnsafeBufferPointer(start: cores.base, count: cores.count)),
+            links: Array(UnsafeBufferPointer(start: links.base, count: links.count)),
+            totals: recorder.runningTotals(), hops: hopsUnflushed, makespan: makespan, marks: marks,
+            events: counts.events, hopCount: counts.hopEvents, sramOps: sramOps, violations: violationCount, carries: linkCarries.count)
+        makespan = .min
+        peakLog.removeAll()
+        recordsPeaks = true
+        if store != nil { tape.removeAll(); taping = true }
+        return r
+    }
+
+    /// Restores the maxima `beginRecording` cleared (merged with the run's) and, when the run
+    /// changed nothing a replay could not redo, keeps its record.
+    func endRecording<P: MeshProgram>(_ r: RunRecording, _ program: P, completed: Bool) {
+        let runMakespan = makespan
+        makespan = max(r.makespan, runMakespan)
+        let invs = program.replayInvocations
+        var marks: [Int64] = []
+        for (k, inv) in invs.enumerated() {
+            let first = invocationFirst[Int(inv)], last = invocationLast[Int(inv)]
+            marks.append(first == .max ? RunRecord.unchanged : first - r.base)
+            marks.append(last == .min ? RunRecord.unchanged : last - r.base)
+            invocationFirst[Int(inv)] = min(first, r.marks[2 * k])
+            invocationLast[Int(inv)] = max(last, r.marks[2 * k + 1])
+        }
+        recordsPeaks = false
+        taping = false
+        let n = geometry.coreCount
+        guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries else { return }
+        var coreEnd = [Int64](repeating: RunRecord.unchanged, count: 4 * n)
+        var pcEnd = [Int32](repeating: 0, count: n), waitEnd = pcEnd, sequenceAdded = pcEnd
+        func relative(_ now: Int64, _ before: Int64) -> Int64 { now == before ? RunRecord.unchanged : now - r.base }
+        for c in 0..<n {
+            let s = cores[c], b = r.cores[c]
+            if s.mailHead >= 0 { return }
+            coreEnd[4 * c] = s.time - r.base
+            coreEnd[4 * c + 1] = relative(s.rampIn, b.rampIn)
+            coreEnd[4 * c + 2] = relative(s.rampOut, b.rampOut)
+            coreEnd[4 * c + 3] = relative(s.invocationStart, b.invocationStart)
+            pcEnd[c] = s.pc
+            waitEnd[c] = s.wait
+            sequenceAdded[c] = s.sequence &- b.sequence
+        }
+        let m = links.count
+        var linkFree = [Int64](repeating: RunRecord.unchanged, count: m)
+        var busy = [UInt32](repeating: 0, count: m), bytes = busy
+        for l in 0..<m {
+            let s = links[l], b = r.links[l]
+            linkFree[l] = relative(s.free, b.free)
+            busy[l] = s.busy &- b.busy
+            bytes[l] = s.bytes &- b.bytes
+        }
+        replayCache.add(RunRecord(
+            key: r.key, routeCount: routes.count, hash: r.hash, start: r.start, coreEnd: coreEnd, pcEnd: pcEnd,
+            waitEnd: waitEnd, sequenceAdded: sequenceAdded, linkFree: linkFree, linkBusyAdded: busy,
+            linkBytesAdded: bytes, peaks: Array(peakLog), totals: recorder.runningTotals().difference(since: r.totals),
+            hopEvents: hopsUnflushed - r.hops, marks: marks,
+            makespan: runMakespan == .min ? RunRecord.unchanged : runMakespan - r.base,
+            events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
+            lanes: nil, lastUse: 0))
+    }
+
+    /// Applies record `i` to a run whose first cycle is `base`, with `program`'s arithmetic.
+    ///
+    /// - Complexity: O(cores + links + the record's numerics tape).
+    func replay<P: MeshProgram>(record i: Int, _ program: P, base: Int64) {
+        let r = replayCache.records[i]
+        let n = geometry.coreCount
+        @inline(__always) func shifted(_ rel: Int64, _ old: Int64) -> Int64 { rel == RunRecord.unchanged ? old : base + rel }
+        for c in 0..<n {
+            let cs = cores.base + c
+            cs.pointee.time = base + r.coreEnd[4 * c]
+            cs.pointee.rampIn = shifted(r.coreEnd[4 * c + 1], cs.pointee.rampIn)
+            cs.pointee.rampOut = shifted(r.coreEnd[4 * c + 2], cs.pointee.rampOut)
+            cs.pointee.invocationStart = shifted(r.coreEnd[4 * c + 3], cs.pointee.invocationStart)
+            cs.pointee.pc = r.pcEnd[c]
+            cs.pointee.wait = r.waitEnd[c]
+            cs.pointee.sequence &+= r.sequenceAdded[c]
+        }
+        for l in 0..<links.count {
+            let ls = links.base + l
+            ls.pointee.free = shifted(r.linkFree[l], ls.pointee.free)
+            let (b, o1) = ls.pointee.busy.addingReportingOverflow(r.linkBusyAdded[l])
+            let (y, o2) = ls.pointee.bytes.addingReportingOverflow(r.linkBytesAdded[l])
+            ls.pointee.busy = b
+            ls.pointee.bytes = y
+            if o1 || o2 { carry(l, busy: o1, bytes: o2) }
+        }
+        for (l, q) in r.peaks { peakQueue.raise(Int(l), to: q) }
+        linksDirty = true
+        hopsUnflushed &+= r.hopEvents
+        recorder.add(r.totals)
+        for (k, inv) in program.replayInvocations.enumerated() {
+            if r.marks[2 * k] != RunRecord.unchanged { invocationFirst[Int(inv)] = min(invocationFirst[Int(inv)], base + r.marks[2 * k]) }
+            if r.marks[2 * k + 1] != RunRecord.unchanged { invocationLast[Int(inv)] = max(invocationLast[Int(inv)], base + r.marks[2 * k + 1]) }
+        }
+        if r.makespan != RunRecord.unchanged { makespan = max(makespan, base + r.makespan) }
+        counts.replayedRuns += 1
+        counts.replayedEvents += r.events
+        counts.replayedHopEvents += r.hopCount
+        replayCache.replays += 1
+        guard !r.tape.isEmpty, let store else { return }
+        precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
+        if numericsThreads > 1 {
+            replayLanes(record: i, program, store: store)
+        } else {
+            replayTape(r.tape, program, store: store)
+        }
+    }
+
+    /// Redoes a recorded run's numerics on two threads (`TapeLanes`): this one and the pipeline's.
+    private func replayLanes<P: MeshProgram>(record i: Int, _ program: P, store: PayloadStore) {
+        let lanes = replayCache.lanes(of: i, coreCount: geometry.coreCount)
+        if pipeline == nil { pipeline = NumericsPipeline() }
+        let job = TapeReplay(lanes, store: store) { work, core in program.execute(work: work, core: core, store: store) }
+        pipeline!.begin(store: store, messages: &messages, deliveries: &deliveries) { _, _ in }
+        pipeline!.call { job.run(lane: 1) }
+        job.run(lane: 0)
+        pipeline!.end(messages: &messages, deliveries: &deliveries)
+    }
+
+    /// Redoes a recorded run's numerics, in the recorded order, on this thread.
+    private func replayTape<P: MeshProgram>(_ tape: [NumericsPipeline.Entry], _ program: P, store: PayloadStore) {
+        for e in tape {
+            switch e.kind {
+            case .start, .call: break
+            case .work: program.execute(work: e.b, core: Int(e.a), store: store)
+            case .snapshot: messages.payload[Int(e.c)] = store[Int(e.a), e.b]
+            case .copy: deliveries.payload[Int(e.b)] = messages.payload[Int(e.a)]
+            case .move: swap(&deliveries.payload[Int(e.b)], &messages.payload[Int(e.a)])
+            case .consume:
+                if e.c >= 0 { swap(&store[Int(e.b), e.c], &deliveries.payload[Int(e.a)]) }
+                deliveries.payload[Int(e.a)] = []
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import XCTest
+import WaferSpec
+import WaferTrace
+@testable import WaferMesh
+
+/// A run replayed from an earlier identical one leaves exactly what simulating it leaves: the
+/// cores' clocks, the link and core totals, the kernel marks, the makespan and (with numerics,
+/// on one host thread or two) every buffer's bits.
+final class RunReplayTests: XCTestCase {
+    /// Every core computes and multicasts its buffer 0 along its row (a copy to each of the next
+    /// two cores), `rounds` times, then takes every copy addressed to it, mixing each into buffer
+    /// 0; a second kernel computes once more. Cores' op sizes vary, so links queue.
+    struct RowExchange: MeshProgram {
+        let routes: [Int32]
+        let incoming: [Int]
+        let rounds: Int
+        let label: Int32
+        let invocations: [Int32]
+        let keyed: Bool
+        let allocates: Bool
+
+        /// Declares the routes (once: a run with new routes is not replayed).
+        static func routes(_ e: MeshEngine) throws -> [Int32] {
+            let g = e.geometry
+            return try (0..<g.coreCount).map { c in
+                try e.route(from: c, colour: 0, legs: [RouteLeg(g.x(of: c) + 2 < g.width ? .east : .west, 2, deliverAlong: true)])
+            }
+        }
+
+        init(_ e: MeshEngine, routes: [Int32], rounds: Int, keyed: Bool = true, allocates: Bool = false) throws {
+            let g = e.geometry
+            var incoming = [Int](repeating: 0, count: g.coreCount)
+            for c in 0..<g.coreCount {
+                let east = g.x(of: c) + 2 < g.width
+                for k in 1...2 { incoming[east ? c + k : c - k] += rounds }
+            }
+            self.routes = routes
+            self.incoming = incoming
+            self.rounds = rounds
+            label = e.label("exchange")
+            invocations = [e.invocation(name: "exchange", params: [:]), e.invocation(name: "finish", params: [:])]
+            self.keyed = keyed
+            self.allocates = allocates
+        }
+
+        var replayKey: AnyHashable? { keyed ? AnyHashable(rounds) : nil }
+        var replayInvocations: [Int32] { invocations }
+        var executesPerCore: Bool { true }
+
+        func op(core: Int, pc: Int) -> MeshOp? {
+            var ops: [MeshOp] = [.begin(invocation: invocations[0])]
+            if allocates { ops.append(.alloc(label: label, bytes: 64)) }
+            for r in 0..<rounds {
+                ops.append(.compute(macs: 20 + 7 * (core % 5), label: label, work: Int32(r)))
+                ops.append(.send(route: routes[core], bytes: 16 + 4 * (core % 3), buffer: 0))
+            }
+            for k in 0..<incoming[core] {
+                ops.append(.recv(colour: 0, buffer: 1))
+                ops.append(.compute(macs: 8, label: label, work: Int32(100 + k)))
+            }
+            if allocates { ops.append(.free(label: label)) }
+            ops += [.end(invocation: invocations[0]), .begin(invocation: invocations[1]),
+                    .compute(macs: 50, label: label, work: 999), .end(invocation: invocations[1])]
+            return pc < ops.count ? ops[pc] : nil
+        }
+
+        func execute(work: Int32, core: Int, store: PayloadStore) {
+            if store[core, 0].isEmpty { store[core, 0] = (0..<6).map { Float(core * 6 + $0) * 0.01 } }
+            let got = store[core, 1]
+            for i in 0..<6 {
+                let v = i < got.count ? got[i] : 0.5
+                store[core, 0][i] = (store[core, 0][i] * 0.75 + v.squareRoot() + Float(work) * 0.125)
+                    .truncatingRemainder(dividingBy: 41)
+            }
+        }
+    }
+
+    struct Outcome: Equatable {
+        var summary: RunSummary
+        var links: LinkTotals
+        var cores: CoreTotals
+        var kernels: [KernelMark]
+        var times: [Int64]
+        var makespan: Int64
+        var buffers: [[UInt32]]
+        var events: Int64
+    }
+
+    /// Five runs: three alike, then one where some cores start later (a start state not seen
+    /// before), then one like the first.
+    func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
+                  keyed: Bool = true, allocates: Bool = false) throws -> (Outcome, EngineStats) {
+        let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
+        let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: keepsRecords)
+        let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil)
+        e.replaysRuns = replays
+        e.numericsThreads = threads
+        let routes = try RowExchange.routes(e)
+        for run in 0..<5 {
+            // The host waits for the mesh between runs (so they start alike), except before run 3.
+            e.hold(0..<spec.coreCount, until: e.makespanCycles)
+            if run == 3 { e.hold([1, 10, 20], until: e.makespanCycles + 37) }
+            try e.run(try RowExchange(e, routes: routes, rounds: 3, keyed: keyed, allocates: allocates))
+        }
+        let times = (0..<spec.coreCount).map { e.cores[$0].time }
+        let buffers = e.store.map { s in (0..<spec.coreCount).flatMap { c in [s[c, 0].map(\.bitPattern), s[c, 1].map(\.bitPattern)] } } ?? []
+        let stats = e.stats
+        e.finishRecording()
+        let trace = try rec.finish()
+        return (Outcome(summary: trace.summary, links: trace.linkTotals, cores: trace.coreTotals, kernels: trace.kernels, times: times, makespan: e.makespanCycles, buffers: buffers,
+                        events: stats.events + stats.replayedEvents), stats)
+    }
+
+    func testReplayedRunsLeaveWhatSimulatedOnesLeave() throws {
+        let (simulated, s0) = try simulate(replays: false)
+        let (replayed, s1) = try simulate(replays: true)
+        XCTAssertEqual(s0.replayedRuns, 0)
+        // Runs 1, 2 and 4 replay run 0; run 3 starts differently.
+        XCTAssertEqual(s1.replayedRuns, 3)
+        XCTAssertLessThan(s1.events, s0.events)
+        XCTAssertEqual(replayed.summary, simulated.summary)
+        XCTAssertEqual(replayed.links, simulated.links)
+        XCTAssertEqual(replayed.cores, simulated.cores)
+        XCTAssertEqual(replayed.kernels, simulated.kernels)
+        XCTAssertEqual(replayed, simulated)
+        XCTAssertEqual(simulated.kernels.count, 10)
+        XCTAssertGreaterThan(simulated.links.peakQueue.max() ?? 0, 0, "links must queue for the peaks to be checked")
+    }
+
+    func testReplayedNumericsGiveTheBitsOfSimulatedOnesOnOneAndTwoThreads() throws {
+        let (simulated, _) = try simulate(replays: false, numerics: true)
+        XCTAssertFalse(simulated.buffers.isEmpty)
+        for threads in [1, 2] {
+            let (replayed, stats) = try simulate(replays: true, threads: threads, numerics: true)
+            XCTAssertEqual(stats.replayedRuns, 3, "\(threads) thread(s)")
+            XCTAssertEqual(replayed, simulated, "\(threads) thread(s)")
+        }
+    }
+
+    func testRunsThatAllocateKeepRecordsOrHaveNoKeyAreSimulated() throws {
+        for (records, keyed, allocates) in [(true, true, false), (false, false, false), (false, true, true)] {
+            let (replayed, stats) = try simulate(replays: true, keepsRecords: records, keyed: keyed, allocates: allocates)
+            let (simulated, _) = try simulate(replays: false, keepsRecords: records, keyed: keyed, allocates: allocates)
+            XCTAssertEqual(stats.replayedRuns, 0, "records \(records) keyed \(keyed) allocates \(allocates)")
+            XCTAssertEqual(replayed, simulated)
+        }
+    }
+
+    /// Two lanes of a tape: each core's entries stay in its lane in order, and every copy whose
+    /// snapshot is in the other lane waits for it.
+    func testTapeLanesKeepEachCoresOrderAndCrossLaneWaits() {
+        typealias E = NumericsPipeline.Entry
+        let tape: [E] = [
+            E(kind: .work, a: 0, b: 5, c: 0), E(kind: .snapshot, a: 0, b: 0, c: 7), E(kind: .work, a: 3, b: 6, c: 0),
+            E(kind: .copy, a: 7, b: 2, c: 1), E(kind: .move, a: 7, b: 4, c: 3), E(kind: .consume, a: 4, b: 3, c: 1),
+            E(kind: .consume, a: 2, b: 1, c: -1), E(kind: .copy, a: 9, b: 2, c: 2), E(kind: .consume, a: 2, b: 2, c: 0),
+        ]
+        let lanes = TapeLanes(tape, coreCount: 4)
+        XCTAssertEqual(lanes.lanes[0].map(\.kind), [.work, .snapshot, .copy, .store])
+        XCTAssertEqual(lanes.lanes[1].map(\.kind), [.work, .copy, .store, .copy, .store])
+        // Core 3's copy of message 7 (snapshot at lane 0, op 1) waits for it; core 1's does not.
+        XCTAssertEqual(lanes.lanes[1][1].c, 1)
+        XCTAssertEqual(lanes.lanes[0][2].c, -1)
+        // A message with no snapshot (9) copies nothing; delivery slot 2, used twice, is two deliveries.
+        XCTAssertEqual(lanes.lanes[1][3].a, -1)
+        XCTAssertEqual(lanes.deliveries, 3)
+        XCTAssertEqual(lanes.messages, 1)
+    }
+}
