@@ -17,6 +17,9 @@ struct DecodeProgramBuilder {
     let labels: [String: Int32]
     let numerics: Bool
     let elementBytes: Int
+    /// Tells this builder's layers from another's in replay keys (`layerKey`).
+    let identity = Identity()
+    final class Identity: Sendable {}
 
     /// What this step does to the KV cache, decided by the host.
     struct Step {
@@ -29,8 +32,10 @@ struct DecodeProgramBuilder {
 
     private func label(_ s: String) -> Int32 { labels[s] ?? -1 }
 
-    /// What a layer's ops depend on besides the builder's fixed layout: the KV cache's rows.
+    /// What a layer's ops depend on: the builder (its layout, plans and routes) and the KV
+    /// cache's rows.
     struct LayerKey: Hashable {
+        let builder: ObjectIdentifier
         let grid: KernelGrid
         let counts: [Int]
         let appendRow: Int
@@ -41,7 +46,7 @@ struct DecodeProgramBuilder {
     /// The replay key of every layer of `step` (`PhaseProgram.replayable`): layers differ only in
     /// the weights and cache slots their works read.
     func layerKey(_ step: Step) -> LayerKey {
-        LayerKey(grid: grid, counts: step.counts, appendRow: step.appendRow, senders: step.senders.sorted(), numerics: numerics)
+        LayerKey(builder: ObjectIdentifier(identity), grid: grid, counts: step.counts, appendRow: step.appendRow, senders: step.senders.sorted(), numerics: numerics)
     }
 
     /// A local phase whose op counts are `ops` (data, read without a call on the engine's hot

@@ -318,7 +318,8 @@ public final class MeshEngine: TraceTotalsSource {
         // nothing is left for the simulation to overlap them with), else maybe recorded.
         var recordable: (key: AnyHashable, state: [Int64], hash: UInt64)?
         if let key = replayKey(of: program), let (state, hash) = canonicalStart(base: base) {
-            if let i = replayCache.find(key: key, routeCount: routes.count, hash: hash, start: state) {
+            if let i = replayCache.find(key: key, routeCount: routes.count, invocations: program.replayInvocations.count,
+                                        hash: hash, start: state) {
                 replay(record: i, program, base: base)
                 return
             }

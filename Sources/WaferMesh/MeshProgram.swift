@@ -45,8 +45,12 @@ public protocol MeshProgram {
     /// A promise that lets the engine replay this run from an earlier one instead of simulating
     /// it (see `MeshEngine.replaysRuns`): every program with an equal key issues, on every core,
     /// the same ops field for field, except the invocation ids of `begin` and `end`, which sit
-    /// at the same places of `replayInvocations`, and the arithmetic of compute works (same work
-    /// ids, which `execute` may map to other numbers). Default: nil (always simulated).
+    /// at the same places of `replayInvocations` (every id the ops mark, each once), and the
+    /// arithmetic of compute works (same work ids, which `execute` may map to other numbers). A
+    /// replay on two host threads runs `execute` for two cores at once, so with a key it must
+    /// keep to each core's own buffers and immutable data (as `executesPerCore` says). Keys are
+    /// compared within one engine: they must tell apart programs made with different routes or
+    /// layouts. Default: nil (always simulated).
     var replayKey: AnyHashable? { get }
     /// The kernel invocations the program marks, in an order fixed by its `replayKey`.
     var replayInvocations: [Int32] { get }

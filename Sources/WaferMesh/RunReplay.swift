@@ -21,8 +21,9 @@ struct RunRecord {
     let hash: UInt64
     /// The canonical start state (`MeshEngine.canonicalStart`).
     let start: [Int64]
-    /// Per core: the clock, then the injection ramp, the ejection ramp and the invocation start
-    /// relative to the run's first cycle (`unchanged` where the run left them).
+    /// Per core: the clock, then the injection and ejection ramps, relative to the run's first
+    /// cycle (`unchanged` where the run left them). The core's invocation start is not kept: only
+    /// a recorder that keeps records reads it, and runs are recorded only for one that keeps none.
     let coreEnd: [Int64]
     let pcEnd: [Int32]
     let waitEnd: [Int32]
@@ -58,6 +59,10 @@ struct RunRecord {
 
 /// The state the engine saves before a run it records.
 struct RunRecording {
+    /// Every invocation's first and last cycle before the run (the program's own cleared): a
+    /// run that marks an invocation it does not list is not kept.
+    let allFirst: [Int64]
+    let allLast: [Int64]
     let key: AnyHashable
     let hash: UInt64
     let start: [Int64]
@@ -84,11 +89,18 @@ struct RunReplayCache {
     var replays = 0
     var recorded = 0
 
-    static let budgetBytes = 96 << 20
+    /// Records are kept within 96 MB, or two of the largest recorded (a big mesh's records are
+    /// big: ~200 B a core, plus its numerics tape); none is kept beyond 512 MB.
+    static let baseBudgetBytes = 96 << 20
+    static let largestRecordBytes = 512 << 20
+    var budgetBytes = Self.baseBudgetBytes
 
-    mutating func find(key: AnyHashable, routeCount: Int, hash: UInt64, start: [Int64]) -> Int? {
+    /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
+    static func estimatedBytes(cores: Int, links: Int) -> Int { cores * (3 * 8 + 3 * 8 + 3 * 4 + 28) + links * (8 + 8 + 16) }
+
+    mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, hash: UInt64, start: [Int64]) -> Int? {
         for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
-            && records[i].key == key && records[i].start == start {
+            && records[i].marks.count == 2 * invocations && records[i].key == key && records[i].start == start {
             clock += 1
             records[i].lastUse = clock
             return i
@@ -106,14 +118,15 @@ struct RunReplayCache {
     }
 
     mutating func add(_ r: RunRecord) {
-        guard r.bytes <= Self.budgetBytes / 2 else { return }
+        guard r.bytes <= Self.largestRecordBytes else { return }
+        budgetBytes = max(budgetBytes, 2 * r.bytes)
         var r = r
         clock += 1
         r.lastUse = clock
         bytes += r.bytes
         records.append(r)
         recorded += 1
-        while bytes > Self.budgetBytes, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
+        while bytes > budgetBytes, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
             bytes -= records[oldest].bytes
             records.remove(at: oldest)
         }
@@ -126,6 +139,9 @@ extension MeshEngine {
     func replayKey<P: MeshProgram>(of program: P) -> AnyHashable? {
         guard replaysRuns, !recorder.keepsRecords, !recordsWindows, runsAhead else { return nil }
         guard store == nil || program.executesPerCore else { return nil }
+        let invs = program.replayInvocations
+        guard Set(invs).count == invs.count, invs.allSatisfy({ $0 >= 0 && Int($0) < invocationFirst.count }) else { return nil }
+        guard RunReplayCache.estimatedBytes(cores: geometry.coreCount, links: links.count) <= RunReplayCache.largestRecordBytes else { return nil }
         return program.replayKey
     }
 
@@ -166,6 +182,8 @@ extension MeshEngine {
             invocationLast[Int(inv)] = .min
         }
         let r = RunRecording(
+            allFirst: Array(UnsafeBufferPointer(start: invocationFirst.base, count: invocationFirst.count)),
+            allLast: Array(UnsafeBufferPointer(start: invocationLast.base, count: invocationLast.count)),
             key: key, hash: hash, start: start, base: base,
             cores: Array(UnsafeBufferPointer(start: cores.base, count: cores.count)),
             links: Array(UnsafeBufferPointer(start: links.base, count: links.count)),
@@ -196,16 +214,18 @@ extension MeshEngine {
         taping = false
         let n = geometry.coreCount
         guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries else { return }
-        var coreEnd = [Int64](repeating: RunRecord.unchanged, count: 4 * n)
+        for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
+            guard invs.contains(Int32(i)) else { return }
+        }
+        var coreEnd = [Int64](repeating: RunRecord.unchanged, count: 3 * n)
         var pcEnd = [Int32](repeating: 0, count: n), waitEnd = pcEnd, sequenceAdded = pcEnd
         func relative(_ now: Int64, _ before: Int64) -> Int64 { now == before ? RunRecord.unchanged : now - r.base }
         for c in 0..<n {
             let s = cores[c], b = r.cores[c]
             if s.mailHead >= 0 { return }
-            coreEnd[4 * c] = s.time - r.base
-            coreEnd[4 * c + 1] = relative(s.rampIn, b.rampIn)
-            coreEnd[4 * c + 2] = relative(s.rampOut, b.rampOut)
-            coreEnd[4 * c + 3] = relative(s.invocationStart, b.invocationStart)
+            coreEnd[3 * c] = s.time - r.base
+            coreEnd[3 * c + 1] = relative(s.rampIn, b.rampIn)
+            coreEnd[3 * c + 2] = relative(s.rampOut, b.rampOut)
             pcEnd[c] = s.pc
             waitEnd[c] = s.wait
             sequenceAdded[c] = s.sequence &- b.sequence
@@ -222,11 +242,18 @@ extension MeshEngine {
         replayCache.add(RunRecord(
             key: r.key, routeCount: routes.count, hash: r.hash, start: r.start, coreEnd: coreEnd, pcEnd: pcEnd,
             waitEnd: waitEnd, sequenceAdded: sequenceAdded, linkFree: linkFree, linkBusyAdded: busy,
-            linkBytesAdded: bytes, peaks: Array(peakLog), totals: recorder.runningTotals().difference(since: r.totals),
+            linkBytesAdded: bytes, peaks: Self.maxima(peakLog), totals: recorder.runningTotals().difference(since: r.totals),
             hopEvents: hopsUnflushed - r.hops, marks: marks,
             makespan: runMakespan == .min ? RunRecord.unchanged : runMakespan - r.base,
             events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
             lanes: nil, lastUse: 0))
+    }
+
+    /// The largest queue each link reached, from a log of (link, queue) pairs.
+    private static func maxima(_ log: [(Int32, Int32)]) -> [(Int32, Int32)] {
+        var top: [Int32: Int32] = [:]
+        for (l, q) in log { top[l] = max(top[l] ?? 0, q) }
+        return top.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Applies record `i` to a run whose first cycle is `base`, with `program`'s arithmetic.
@@ -238,10 +265,9 @@ extension MeshEngine {
         @inline(__always) func shifted(_ rel: Int64, _ old: Int64) -> Int64 { rel == RunRecord.unchanged ? old : base + rel }
         for c in 0..<n {
             let cs = cores.base + c
-            cs.pointee.time = base + r.coreEnd[4 * c]
-            cs.pointee.rampIn = shifted(r.coreEnd[4 * c + 1], cs.pointee.rampIn)
-            cs.pointee.rampOut = shifted(r.coreEnd[4 * c + 2], cs.pointee.rampOut)
-            cs.pointee.invocationStart = shifted(r.coreEnd[4 * c + 3], cs.pointee.invocationStart)
+            cs.pointee.time = base + r.coreEnd[3 * c]
+            cs.pointee.rampIn = shifted(r.coreEnd[3 * c + 1], cs.pointee.rampIn)
+            cs.pointee.rampOut = shifted(r.coreEnd[3 * c + 2], cs.pointee.rampOut)
             cs.pointee.pc = r.pcEnd[c]
             cs.pointee.wait = r.waitEnd[c]
             cs.pointee.sequence &+= r.sequenceAdded[c]

@@ -7,35 +7,49 @@ import WaferTrace
 /// cores' clocks, the link and core totals, the kernel marks, the makespan and (with numerics,
 /// on one host thread or two) every buffer's bits.
 final class RunReplayTests: XCTestCase {
-    /// Every core computes and multicasts its buffer 0 along its row (a copy to each of the next
-    /// two cores), `rounds` times, then takes every copy addressed to it, mixing each into buffer
-    /// 0; a second kernel computes once more. Cores' op sizes vary, so links queue.
+    /// Every core computes and multicasts its buffer 0 along its row and along its column (a copy
+    /// to each of the next two cores each way), `rounds` times, then takes every copy addressed to
+    /// it, mixing each into buffer 0; a second kernel computes once more. Cores' op sizes vary, so
+    /// links queue; column copies cross from one half of the mesh to the other (the two lanes of a
+    /// numerics replay on two threads).
     struct RowExchange: MeshProgram {
-        let routes: [Int32]
-        let incoming: [Int]
+        let routes: [[Int32]]
+        let incoming: [[Int]]
         let rounds: Int
         let label: Int32
         let invocations: [Int32]
+        let geometry: MeshGeometry
         let keyed: Bool
         let allocates: Bool
 
-        /// Declares the routes (once: a run with new routes is not replayed).
-        static func routes(_ e: MeshEngine) throws -> [Int32] {
+        /// Declares the routes, along rows (colour 0) and columns (colour 1), once: a run with new
+        /// routes is not replayed.
+        static func routes(_ e: MeshEngine) throws -> [[Int32]] {
             let g = e.geometry
             return try (0..<g.coreCount).map { c in
-                try e.route(from: c, colour: 0, legs: [RouteLeg(g.x(of: c) + 2 < g.width ? .east : .west, 2, deliverAlong: true)])
+                [try e.route(from: c, colour: 0, legs: [RouteLeg(g.x(of: c) + 2 < g.width ? .east : .west, 2, deliverAlong: true)]),
+                 try e.route(from: c, colour: 1, legs: [RouteLeg(g.y(of: c) + 2 < g.height ? .south : .north, 2, deliverAlong: true)]),
+                 lastSender(c, g) ? try e.route(from: c, colour: 2, legs: [RouteLeg(.east, 1)]) : -1]
             }
         }
 
-        init(_ e: MeshEngine, routes: [Int32], rounds: Int, keyed: Bool = true, allocates: Bool = false) throws {
+        /// Cores whose last op sends a long message east (still on the link and the ramp when the
+        /// core finishes, so the next run finds them busy).
+        static func lastSender(_ c: Int, _ g: MeshGeometry) -> Bool { g.x(of: c) % 2 == 0 && g.x(of: c) + 1 < g.width }
+
+        init(_ e: MeshEngine, routes: [[Int32]], rounds: Int, keyed: Bool = true, allocates: Bool = false) throws {
             let g = e.geometry
-            var incoming = [Int](repeating: 0, count: g.coreCount)
+            var incoming = [[Int]](repeating: [0, 0], count: g.coreCount)
             for c in 0..<g.coreCount {
-                let east = g.x(of: c) + 2 < g.width
-                for k in 1...2 { incoming[east ? c + k : c - k] += rounds }
+                let east = g.x(of: c) + 2 < g.width, south = g.y(of: c) + 2 < g.height
+                for k in 1...2 {
+                    incoming[east ? c + k : c - k][0] += rounds
+                    incoming[south ? c + k * g.width : c - k * g.width][1] += rounds
+                }
             }
             self.routes = routes
             self.incoming = incoming
+            geometry = g
             self.rounds = rounds
             label = e.label("exchange")
             invocations = [e.invocation(name: "exchange", params: [:]), e.invocation(name: "finish", params: [:])]
@@ -52,15 +66,20 @@ final class RunReplayTests: XCTestCase {
             if allocates { ops.append(.alloc(label: label, bytes: 64)) }
             for r in 0..<rounds {
                 ops.append(.compute(macs: 20 + 7 * (core % 5), label: label, work: Int32(r)))
-                ops.append(.send(route: routes[core], bytes: 16 + 4 * (core % 3), buffer: 0))
+                ops.append(.send(route: routes[core][0], bytes: 16 + 4 * (core % 3), buffer: 0))
+                ops.append(.send(route: routes[core][1], bytes: 12, buffer: 0))
             }
-            for k in 0..<incoming[core] {
-                ops.append(.recv(colour: 0, buffer: 1))
-                ops.append(.compute(macs: 8, label: label, work: Int32(100 + k)))
+            for colour in 0..<2 {
+                for k in 0..<incoming[core][colour] {
+                    ops.append(.recv(colour: Int32(colour), buffer: 1))
+                    ops.append(.compute(macs: 8, label: label, work: Int32(100 + 50 * colour + k)))
+                }
             }
             if allocates { ops.append(.free(label: label)) }
             ops += [.end(invocation: invocations[0]), .begin(invocation: invocations[1]),
                     .compute(macs: 50, label: label, work: 999), .end(invocation: invocations[1])]
+            if Self.lastSender(core, geometry) { ops.append(.send(route: routes[core][2], bytes: 400, buffer: 0)) }
+            if geometry.x(of: core) % 2 == 1 { ops.append(.recv(colour: 2, buffer: 1)) }
             return pc < ops.count ? ops[pc] : nil
         }
 
@@ -86,8 +105,10 @@ final class RunReplayTests: XCTestCase {
         var events: Int64
     }
 
-    /// Five runs: three alike, then one where some cores start later (a start state not seen
-    /// before), then one like the first.
+    /// Runs 0–2 alike; 3 with some cores starting later (a start state not seen before); 4 like
+    /// 0; 5 a different program started at once, on the links and ramps run 4 left (so a replay
+    /// must leave them right); 6 a different program from run 0's start state (a key not seen
+    /// before); 7 like 6.
     func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
                   keyed: Bool = true, allocates: Bool = false) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
@@ -96,11 +117,11 @@ final class RunReplayTests: XCTestCase {
         e.replaysRuns = replays
         e.numericsThreads = threads
         let routes = try RowExchange.routes(e)
-        for run in 0..<5 {
-            // The host waits for the mesh between runs (so they start alike), except before run 3.
-            e.hold(0..<spec.coreCount, until: e.makespanCycles)
+        for run in 0..<8 {
+            // The host waits for the mesh between runs (so they start alike), except before run 5.
+            if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
             if run == 3 { e.hold([1, 10, 20], until: e.makespanCycles + 37) }
-            try e.run(try RowExchange(e, routes: routes, rounds: 3, keyed: keyed, allocates: allocates))
+            try e.run(try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates))
         }
         let times = (0..<spec.coreCount).map { e.cores[$0].time }
         let buffers = e.store.map { s in (0..<spec.coreCount).flatMap { c in [s[c, 0].map(\.bitPattern), s[c, 1].map(\.bitPattern)] } } ?? []
@@ -115,15 +136,15 @@ final class RunReplayTests: XCTestCase {
         let (simulated, s0) = try simulate(replays: false)
         let (replayed, s1) = try simulate(replays: true)
         XCTAssertEqual(s0.replayedRuns, 0)
-        // Runs 1, 2 and 4 replay run 0; run 3 starts differently.
-        XCTAssertEqual(s1.replayedRuns, 3)
+        // Runs 1, 2 and 4 replay run 0, run 7 replays run 6.
+        XCTAssertEqual(s1.replayedRuns, 4)
         XCTAssertLessThan(s1.events, s0.events)
         XCTAssertEqual(replayed.summary, simulated.summary)
         XCTAssertEqual(replayed.links, simulated.links)
         XCTAssertEqual(replayed.cores, simulated.cores)
         XCTAssertEqual(replayed.kernels, simulated.kernels)
         XCTAssertEqual(replayed, simulated)
-        XCTAssertEqual(simulated.kernels.count, 10)
+        XCTAssertEqual(simulated.kernels.count, 16)
         XCTAssertGreaterThan(simulated.links.peakQueue.max() ?? 0, 0, "links must queue for the peaks to be checked")
     }
 
@@ -132,7 +153,7 @@ final class RunReplayTests: XCTestCase {
         XCTAssertFalse(simulated.buffers.isEmpty)
         for threads in [1, 2] {
             let (replayed, stats) = try simulate(replays: true, threads: threads, numerics: true)
-            XCTAssertEqual(stats.replayedRuns, 3, "\(threads) thread(s)")
+            XCTAssertEqual(stats.replayedRuns, 4, "\(threads) thread(s)")
             XCTAssertEqual(replayed, simulated, "\(threads) thread(s)")
         }
     }
