@@ -115,6 +115,11 @@ if [[ -n "${BASELINE_BIN:-}" ]]; then
                 --config smollm2-135m --prompt-tokens 2 --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
             part cli --bin "$bin" --label "$label generate 96x96 SmolLM2, $t token(s)" -- generate --prompt "Hi there" \
                 --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
+            # No trace file (only totals kept): decode layers may be replayed (run replay).
+            part cli --bin "$bin" --label "$label generate 96x96 timing, no trace file, $t token(s)" -- generate --timing-only \
+                --config smollm2-135m --prompt-tokens 2 --mesh 96x96 --max-tokens $t --json
+            part cli --bin "$bin" --label "$label generate 96x96 numerics, no trace file, $t token(s)" -- generate --prompt "Hi there" \
+                --mesh 96x96 --max-tokens $t --json
         done
     done
     done

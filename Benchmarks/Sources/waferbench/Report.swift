@@ -271,7 +271,7 @@ enum Report {
                       let three = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("3 token(s)") }) else { return nil }
                 return (fig(three, "seconds") - fig(one, "seconds")) / 2
             }
-            for kind in ["timing-only", "SmolLM2"] {
+            for kind in ["timing-only", "SmolLM2", "timing, no trace file", "numerics, no trace file"] {
                 if let b = perToken(base, kind), let c = perToken(now, kind) {
                     md.append("| generate 96x96 \(kind): seconds per decode token (3 tokens − 1 token, ÷ 2) | \(fmt(b)) | \(fmt(c)) | \(fmt(b / max(1e-9, c), 1))× | | |")
                 }
