@@ -319,7 +319,7 @@ public final class MeshEngine: TraceTotalsSource {
         var recordable: (key: AnyHashable, state: [Int64], hash: UInt64)?
         if let key = replayKey(of: program), let (state, hash) = canonicalStart(base: base) {
             if let i = replayCache.find(key: key, routeCount: routes.count, invocations: program.replayInvocations.count,
-                                        hash: hash, start: state) {
+                                        twoThreads: numericsThreads > 1, hash: hash, start: state) {
                 replay(record: i, program, base: base)
                 return
             }

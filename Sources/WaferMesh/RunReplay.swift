@@ -43,9 +43,11 @@ struct RunRecord {
     let events: Int64
     let hopCount: Int64
     /// With numerics: the run's works, snapshots, copies (their `c`: the receiving core) and
-    /// stores, in the engine's order; split into two lanes on the first replay on two threads.
-    let tape: [NumericsPipeline.Entry]
+    /// stores, in the engine's order; split into two lanes on the first replay on two threads,
+    /// which then replace it (so such a record replays only on two threads).
+    var tape: [NumericsPipeline.Entry]
     var lanes: TapeLanes?
+    let hasNumerics: Bool
     var lastUse: Int
 
     static let unchanged = Int64.min
@@ -89,8 +91,11 @@ struct RunReplayCache {
     var replays = 0
     var recorded = 0
 
-    /// Records are kept within 96 MB, or two of the largest recorded (a big mesh's records are
-    /// big: ~200 B a core, plus its numerics tape); none is kept beyond 512 MB.
+    /// At most four records are kept (a run of decode steps replays only its latest: each step's
+    /// KV rows make a new key, so older records would only hold memory), within 96 MB or two of
+    /// the largest recorded (a big mesh's records are big: ~200 B a core, plus its numerics
+    /// tape); none is kept beyond 512 MB.
+    static let maxRecords = 4
     static let baseBudgetBytes = 96 << 20
     static let largestRecordBytes = 512 << 20
     var budgetBytes = Self.baseBudgetBytes
@@ -98,9 +103,10 @@ struct RunReplayCache {
     /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
     static func estimatedBytes(cores: Int, links: Int) -> Int { cores * (3 * 8 + 3 * 8 + 3 * 4 + 28) + links * (8 + 8 + 16) }
 
-    mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, hash: UInt64, start: [Int64]) -> Int? {
+    mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, twoThreads: Bool, hash: UInt64, start: [Int64]) -> Int? {
         for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
-            && records[i].marks.count == 2 * invocations && records[i].key == key && records[i].start == start {
+            && records[i].marks.count == 2 * invocations && records[i].key == key && records[i].start == start
+            && (!records[i].hasNumerics || !records[i].tape.isEmpty || (twoThreads && records[i].lanes != nil)) {
             clock += 1
             records[i].lastUse = clock
             return i
@@ -112,8 +118,9 @@ struct RunReplayCache {
     mutating func lanes(of i: Int, coreCount: Int) -> TapeLanes {
         if let l = records[i].lanes { return l }
         let l = TapeLanes(records[i].tape, coreCount: coreCount)
+        bytes += l.bytes - records[i].tape.count * MemoryLayout<NumericsPipeline.Entry>.stride
         records[i].lanes = l
-        bytes += l.bytes
+        records[i].tape = []
         return l
     }
 
@@ -126,7 +133,7 @@ struct RunReplayCache {
         bytes += r.bytes
         records.append(r)
         recorded += 1
-        while bytes > budgetBytes, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
+        while bytes > budgetBytes || records.count > Self.maxRecords, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
             bytes -= records[oldest].bytes
             records.remove(at: oldest)
         }
@@ -246,7 +253,7 @@ extension MeshEngine {
             hopEvents: hopsUnflushed - r.hops, marks: marks,
             makespan: runMakespan == .min ? RunRecord.unchanged : runMakespan - r.base,
             events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
-            lanes: nil, lastUse: 0))
+            lanes: nil, hasNumerics: tape.count > 0, lastUse: 0))
     }
 
     /// The largest queue each link reached, from a log of (link, queue) pairs.
@@ -294,7 +301,7 @@ extension MeshEngine {
         counts.replayedEvents += r.events
         counts.replayedHopEvents += r.hopCount
         replayCache.replays += 1
-        guard !r.tape.isEmpty, let store else { return }
+        guard r.hasNumerics, let store else { return }
         precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
         if numericsThreads > 1 {
             replayLanes(record: i, program, store: store)

@@ -110,7 +110,7 @@ final class RunReplayTests: XCTestCase {
     /// must leave them right); 6 a different program from run 0's start state (a key not seen
     /// before); 7 like 6.
     func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
-                  keyed: Bool = true, allocates: Bool = false) throws -> (Outcome, EngineStats) {
+                  keyed: Bool = true, allocates: Bool = false, threadsFromRun4: Int? = nil) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
         let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: keepsRecords)
         let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil)
@@ -121,6 +121,7 @@ final class RunReplayTests: XCTestCase {
             // The host waits for the mesh between runs (so they start alike), except before run 5.
             if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
             if run == 3 { e.hold([1, 10, 20], until: e.makespanCycles + 37) }
+            if run == 4, let t = threadsFromRun4 { e.numericsThreads = t }
             try e.run(try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates))
         }
         let times = (0..<spec.coreCount).map { e.cores[$0].time }
@@ -156,6 +157,11 @@ final class RunReplayTests: XCTestCase {
             XCTAssertEqual(stats.replayedRuns, 4, "\(threads) thread(s)")
             XCTAssertEqual(replayed, simulated, "\(threads) thread(s)")
         }
+        // A record replayed on two threads keeps only its two lanes: on one thread run 4 is
+        // simulated again (and recorded), not replayed from it.
+        let (switched, stats) = try simulate(replays: true, threads: 2, numerics: true, threadsFromRun4: 1)
+        XCTAssertEqual(stats.replayedRuns, 3)
+        XCTAssertEqual(switched, simulated)
     }
 
     func testRunsThatAllocateKeepRecordsOrHaveNoKeyAreSimulated() throws {
