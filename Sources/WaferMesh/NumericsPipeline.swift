@@ -318,7 +318,7 @@ final class NumericsPipeline: @unchecked Sendable {
 }
 
 /// An atomic integer with no other data on its cache lines.
-private final class PaddedAtomic: Sendable {
+final class PaddedAtomic: Sendable {
     private let before: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
     let value = Atomic<Int>(0)
     private let after: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)

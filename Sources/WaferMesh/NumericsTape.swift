@@ -86,7 +86,7 @@ final class TapeReplay: @unchecked Sendable {
     private let execute: (Int32, Int) -> Void
     private let messages: UnsafeMutablePointer<[Float]>
     private let deliveries: UnsafeMutablePointer<[Float]>
-    private let progress = (LaneProgress(), LaneProgress())
+    private let progress = (PaddedAtomic(), PaddedAtomic())
 
     /// Ops each lane publishes its progress after (and before it waits).
     static let publishEvery = 128
@@ -140,7 +140,7 @@ final class TapeReplay: @unchecked Sendable {
     }
 
     /// Waits until `lane` has done its op `index`; returns how many ops it has done.
-    private static func wait(for lane: LaneProgress, toPass index: Int) -> Int {
+    private static func wait(for lane: PaddedAtomic, toPass index: Int) -> Int {
         var spun = 0
         while true {
             let done = lane.value.load(ordering: .acquiring)
@@ -149,11 +149,4 @@ final class TapeReplay: @unchecked Sendable {
             if spun > 2_000 { sched_yield() }
         }
     }
-}
-
-/// A lane's count of ops done, alone on its cache lines.
-private final class LaneProgress: Sendable {
-    private let before: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
-    let value = Atomic<Int>(0)
-    private let after: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

@@ -144,12 +144,12 @@ extension MeshEngine {
     /// Whether `program` may be replayed or recorded here: it has a key, the recorder keeps no
     /// per-event records, and its arithmetic (if any) touches only each core's own buffers.
     func replayKey<P: MeshProgram>(of program: P) -> AnyHashable? {
-        guard replaysRuns, !recorder.keepsRecords, !recordsWindows, runsAhead else { return nil }
+        guard replaysRuns, let key = program.replayKey, !recorder.keepsRecords, !recordsWindows, runsAhead else { return nil }
         guard store == nil || program.executesPerCore else { return nil }
         let invs = program.replayInvocations
         guard Set(invs).count == invs.count, invs.allSatisfy({ $0 >= 0 && Int($0) < invocationFirst.count }) else { return nil }
         guard RunReplayCache.estimatedBytes(cores: geometry.coreCount, links: links.count) <= RunReplayCache.largestRecordBytes else { return nil }
-        return program.replayKey
+        return key
     }
 
     /// The start state a run depends on, relative to its first cycle `base`: per core the clock and
