@@ -82,14 +82,11 @@ struct RunRecording {
     let carries: Int
 }
 
-/// The records kept, newest use last, within a byte budget.
+/// The records kept, within a byte budget (the least recently used go first).
 struct RunReplayCache {
     var records: [RunRecord] = []
     var bytes = 0
     var clock = 0
-    /// Runs replayed and recorded (for benchmarks and tests).
-    var replays = 0
-    var recorded = 0
 
     /// At most four records are kept (a run of decode steps replays only its latest: each step's
     /// KV rows make a new key, so older records would only hold memory), within 96 MB or two of
@@ -132,7 +129,6 @@ struct RunReplayCache {
         r.lastUse = clock
         bytes += r.bytes
         records.append(r)
-        recorded += 1
         while bytes > budgetBytes || records.count > Self.maxRecords, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
             bytes -= records[oldest].bytes
             records.remove(at: oldest)
@@ -300,7 +296,6 @@ extension MeshEngine {
         counts.replayedRuns += 1
         counts.replayedEvents += r.events
         counts.replayedHopEvents += r.hopCount
-        replayCache.replays += 1
         guard r.hasNumerics, let store else { return }
         precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
         if numericsThreads > 1 {
