@@ -16,7 +16,9 @@ public struct PhaseProgram: MeshProgram {
         case local(label: Int32, ops: @Sendable (Int) -> Int, work: (@Sendable (Int, PayloadStore) -> Void)?)
         /// A local phase whose op counts are data (`GridOps`, read without a call on the engine's
         /// hot path); with payloads, `work(core, row, column, store)` runs the real arithmetic.
-        case grid(label: Int32, ops: GridOps, work: (@Sendable (Int, Int, Int, PayloadStore) -> Void)?)
+        /// `buffers`: the payload slots `work` touches, prefetched when a replay knows the work
+        /// is coming (`MeshProgram.prefetch`; a hint, results do not depend on it).
+        case grid(label: Int32, ops: GridOps, work: (@Sendable (Int, Int, Int, PayloadStore) -> Void)?, buffers: [Int32] = [])
         /// A K-tree allreduce (or another line collective) on every line of an axis.
         case collective(LinePlanHandle)
         /// Explicit ops per core (point-to-point exchanges): `count(core)` ops, the k-th given by `op(core, k)`.
@@ -69,10 +71,18 @@ public struct PhaseProgram: MeshProgram {
     }
 
     public var replayKey: AnyHashable? { body.replayKey }
+    /// What `prefetch` hints for `work` (for tests).
+    func prefetchSlots(work: Int32) -> [Int32] { body.prefetchSlots(work: work) }
     public var replayInvocations: [Int32] { body.replayInvocations }
 
     public func execute(work: Int32, core: Int, store: PayloadStore) {
         body.execute(work: work, core: core, store: store)
+    }
+
+    /// Prefetches the buffers of a collective's work (its accumulator and incoming slots) or of
+    /// a `.grid` phase's work (its `buffers`).
+    public func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {
+        body.prefetch(work: work, core: core, store: store, stage: stage)
     }
 }
 
@@ -89,6 +99,9 @@ final class PhaseBody: @unchecked Sendable {
     private let customOps: [@Sendable (Int, Int) -> MeshOp]
     private let customCounts: [@Sendable (Int) -> Int]
     private let works: [PhaseWork]
+    /// Per work, where its buffers' slots sit in `workBuffers` (start, end).
+    private let workBufferRanges: UnsafeMutablePointer<(Int32, Int32)>
+    private let workBuffers: UnsafeMutablePointer<Int32>
     private let phaseCount: Int
     private let rows: Int, cols: Int
     /// Set by `PhaseProgram.replayable(key:invocations:)`.
@@ -105,19 +118,29 @@ final class PhaseBody: @unchecked Sendable {
         var entries: [PhaseEntry] = [], plans: [LinePlanBox] = [], ints: [Int] = []
         var localOps: [@Sendable (Int) -> Int] = [], works: [PhaseWork] = []
         var customOps: [@Sendable (Int, Int) -> MeshOp] = [], customCounts: [@Sendable (Int) -> Int] = []
+        var bufferRanges: [(Int32, Int32)] = [], bufferList: [Int32] = []
         for p in phases {
             switch p {
             case .local(let label, let ops, let work):
                 var w: Int32 = -1
-                if let work { w = Int32(works.count); works.append(.core(work)) }
+                if let work {
+                    w = Int32(works.count)
+                    works.append(.core(work))
+                    bufferRanges.append((Int32(bufferList.count), Int32(bufferList.count)))
+                }
                 entries.append(PhaseEntry(kind: .local, label: label, work: w, index: Int32(localOps.count)))
                 localOps.append(ops)
-            case .grid(let label, let ops, let work):
+            case .grid(let label, let ops, let work, let buffers):
                 precondition(ops.row.count == grid.rows && ops.rowScale.count == grid.rows
                              && ops.column.count == grid.cols && ops.columnScale.count == grid.cols,
                              "GridOps of a \(grid.cols)x\(grid.rows) grid need one entry per row and per column")
                 var w: Int32 = -1
-                if let work { w = Int32(works.count); works.append(.grid(work)) }
+                if let work {
+                    w = Int32(works.count)
+                    works.append(.grid(work))
+                    bufferRanges.append((Int32(bufferList.count), Int32(bufferList.count + buffers.count)))
+                    bufferList += buffers
+                }
                 entries.append(PhaseEntry(kind: .grid, label: label, work: w, index: Int32(ints.count)))
                 ints += ops.row + ops.rowScale + ops.column + ops.columnScale
             case .collective(let h):
@@ -147,6 +170,10 @@ final class PhaseBody: @unchecked Sendable {
         self.customOps = customOps
         self.customCounts = customCounts
         self.works = works
+        workBufferRanges = .allocate(capacity: max(1, bufferRanges.count))
+        workBufferRanges.initialize(from: bufferRanges, count: bufferRanges.count)
+        workBuffers = .allocate(capacity: max(1, bufferList.count))
+        workBuffers.initialize(from: bufferList, count: bufferList.count)
         divider = GridDivider(grid)
         cursor = PhaseCursor(coreCount: grid.geometry.coreCount, divider: divider)
     }
@@ -155,6 +182,8 @@ final class PhaseBody: @unchecked Sendable {
         entries.deallocate()
         planViews.deallocate()
         gridInts.deallocate()
+        workBufferRanges.deallocate()
+        workBuffers.deallocate()
     }
 
     /// Ops of phase `k` on `core` (at grid offsets px, py).
@@ -275,6 +304,29 @@ final class PhaseBody: @unchecked Sendable {
             case .grid(let f):
                 guard let (px, py) = divider.offsets(of: core) else { return }
                 f(core, py, px, store)
+            }
+        }
+    }
+
+    /// The slots `prefetch` hints for `work`: a collective's accumulator and incoming slots, a
+    /// `.grid` phase's `buffers`, nothing for other works.
+    func prefetchSlots(work: Int32) -> [Int32] {
+        if LineWork.isCollective(work) { return [collectiveSlots.acc, collectiveSlots.incoming] }
+        guard work >= 0 && Int(work) < works.count else { return [] }
+        let (start, end) = workBufferRanges[Int(work)]
+        return (start..<end).map { workBuffers[Int($0)] }
+    }
+
+    func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {
+        if LineWork.isCollective(work) {
+            store.prefetch(core, collectiveSlots.acc, stage)
+            store.prefetch(core, collectiveSlots.incoming, stage)
+        } else if work >= 0 && Int(work) < works.count {
+            let (start, end) = workBufferRanges[Int(work)]
+            var k = start
+            while k < end {
+                store.prefetch(core, workBuffers[Int(k)], stage)
+                k &+= 1
             }
         }
     }

@@ -51,9 +51,10 @@ struct DecodeProgramBuilder {
 
     /// A local phase whose op counts are `ops` (data, read without a call on the engine's hot
     /// path) and whose arithmetic is `work(core, row, column, store)` (with numerics only).
-    static func localPhase(label: Int32, numerics: Bool, ops: GridOps,
+    /// `buffers`: the slots `work` touches (prefetched ahead of a replayed work).
+    static func localPhase(label: Int32, numerics: Bool, ops: GridOps, buffers: [Int32] = [],
                            work: @escaping @Sendable (Int, Int, Int, PayloadStore) -> Void) -> PhaseProgram.Phase {
-        .grid(label: label, ops: ops, work: numerics ? work : nil)
+        .grid(label: label, ops: ops, work: numerics ? work : nil, buffers: buffers)
     }
 
     /// Row i and column j of a core (only called for cores of the grid).
@@ -76,10 +77,11 @@ struct DecodeProgramBuilder {
         let fLen: @Sendable (Int) -> Int = { j in layout.ffnRange[j].count }
         let numerics = self.numerics
         func P(_ s: String) -> Int32 { label(s) }
-        func local(_ name: String, _ ops: GridOps,
+        func local(_ name: String, _ ops: GridOps, _ buffers: [Int32],
                    _ work: @escaping @Sendable (Int, Int, Int, PayloadStore) -> Void) -> PhaseProgram.Phase {
-            Self.localPhase(label: P(name), numerics: numerics, ops: ops, work: work)
+            Self.localPhase(label: P(name), numerics: numerics, ops: ops, buffers: buffers, work: work)
         }
+        typealias S = DecodeSlot
         // Op counts per row (i) and per column (j): every local phase does
         // row[i] + column[j] + rowScale[i] · columnScale[j] ops (`GridOps`).
         let rows = grid.rows, cols = grid.cols
@@ -92,14 +94,15 @@ struct DecodeProgramBuilder {
         }
         var phases: [PhaseProgram.Phase] = [.begin(inv["norm1"]!)]
         // Attention RMSNorm: Σx² along Y.
-        phases.append(local("rmsnorm", ops(row: dl)) { c, _, _, s in
+        phases.append(local("rmsnorm", ops(row: dl), [S.x, S.acc]) { c, _, _, s in
             DecodeMath.sumOfSquares(core: c, store: s)
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(inv["norm1"]!))
         // QKV GEMV (reduce along Y).
         phases.append(.begin(inv["qkv"]!))
-        phases.append(local("qkv gemv", ops(row: dl, rowScale: dl, columnScale: (0..<cols).map { ql[$0] + 2 * kvl[$0] })) { c, _, j, s in
+        phases.append(local("qkv gemv", ops(row: dl, rowScale: dl, columnScale: (0..<cols).map { ql[$0] + 2 * kvl[$0] }),
+                             [S.acc, S.x, S.attnNorm(l), S.wqkv(l)]) { c, _, j, s in
             DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.attnNorm(l), weights: DecodeSlot.wqkv(l),
                                 n: qLen(j) + 2 * kvLen(j), d: d, eps: eps)
         })
@@ -109,7 +112,7 @@ struct DecodeProgramBuilder {
         // RoPE on q and k, append k and v on the append row, stage the oldest entry on shifting rows.
         // cos and sin of every RoPE pair's angle at this position (they depend on dim % hd only).
         let rope = DecodeRoPE(position: pos, base: base, headDim: hd)
-        phases.append(local("rope + kv append", ops(column: (0..<cols).map { 2 * (ql[$0] + kvl[$0]) })) { c, i, j, s in
+        phases.append(local("rope + kv append", ops(column: (0..<cols).map { 2 * (ql[$0] + kvl[$0]) }), [S.acc, S.qkv]) { c, i, j, s in
             let kv = layout.kvRange[j], q = qLen(j), e = kvLen(j)
             let n = s.withBuffer(c, DecodeSlot.acc) { $0.count }
             s.withBuffer(c, DecodeSlot.acc) { src in
@@ -167,7 +170,8 @@ struct DecodeProgramBuilder {
                 return .recv(colour: colourBase + Int32((i + 1) % 2), buffer: DecodeSlot.shiftIn)
             }))
             phases.append(local("kv shift in", ops(rowScale: (0..<rows).map { sendsRow[$0 + 1] ? 1 : 0 },
-                                                   columnScale: kvl.map { 2 * $0 })) { c, i, j, s in
+                                                   columnScale: kvl.map { 2 * $0 }),
+                                 [S.shiftIn, S.kCache(l), S.vCache(l)]) { c, i, j, s in
                 guard sendsRow[i + 1] else { return }
                 let e = kvLen(j)
                 s.withBuffer(c, DecodeSlot.shiftIn) { got in
@@ -177,7 +181,7 @@ struct DecodeProgramBuilder {
             })
         }
         // Scores: per local token and head, partial dot products over the column's dims; sum along X.
-        phases.append(local("attention scores", ops(rowScale: tokens, columnScale: ql)) { c, i, j, s in
+        phases.append(local("attention scores", ops(rowScale: tokens, columnScale: ql), [S.qkv, S.kCache(l), S.acc]) { c, i, j, s in
             let e = kvLen(j), lo = layout.kvRange[j].lowerBound, t = counts[i]
             s.withBuffer(c, DecodeSlot.qkv) { v in
                 s.withBuffer(c, DecodeSlot.kCache(l)) { kc in
@@ -195,7 +199,7 @@ struct DecodeProgramBuilder {
         })
         phases.append(.collective(xPlan.carrying(perLine: counts.map { $0 * heads })))
         // Softmax over all tokens: max along Y, exp, sum along Y.
-        phases.append(local("softmax max", ops(row: tokens.map { $0 * heads })) { c, i, _, s in
+        phases.append(local("softmax max", ops(row: tokens.map { $0 * heads }), [S.acc, S.scores]) { c, i, _, s in
             let t = counts[i]
             s.withBuffer(c, DecodeSlot.acc) { a in
                 s.withMutableBuffer(c, DecodeSlot.scores, count: a.count, zeroed: false) { sc in
@@ -211,7 +215,7 @@ struct DecodeProgramBuilder {
             }
         })
         phases.append(.collective(yPlan.carrying(heads).reducing(.max)))
-        phases.append(local("softmax exp", ops(row: tokens.map { $0 * heads })) { c, i, _, s in
+        phases.append(local("softmax exp", ops(row: tokens.map { $0 * heads }), [S.acc, S.scores]) { c, i, _, s in
             let t = counts[i]
             withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { sum in
                 sum.update(repeating: 0)
@@ -234,7 +238,7 @@ struct DecodeProgramBuilder {
         })
         phases.append(.collective(yPlan.carrying(heads)))
         // Context: Σ_t p·V over local tokens for the column's query dims; sum along Y.
-        phases.append(local("attention context", ops(rowScale: tokens, columnScale: ql)) { c, i, j, s in
+        phases.append(local("attention context", ops(rowScale: tokens, columnScale: ql), [S.acc, S.scores, S.vCache(l)]) { c, i, j, s in
             let e = kvLen(j), lo = layout.kvRange[j].lowerBound, t = counts[i]
             withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { inverse in
                 s.withBuffer(c, DecodeSlot.acc) { a in
@@ -263,14 +267,14 @@ struct DecodeProgramBuilder {
         phases.append(.end(inv["attention"]!))
         // O projection (reduce along X) and the residual.
         phases.append(.begin(inv["o"]!))
-        phases.append(local("o gemv", ops(rowScale: dl, columnScale: ql)) { c, i, _, s in
+        phases.append(local("o gemv", ops(rowScale: dl, columnScale: ql), [S.wo(l), S.acc]) { c, i, _, s in
             let k = s.withBuffer(c, DecodeSlot.acc) { $0.count }
             DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wo(l), k: k, n: dLen(i)) { a, p in a[p] }
         })
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
         phases.append(.end(inv["o"]!))
         phases.append(.begin(inv["norm2"]!))
-        phases.append(local("residual + rmsnorm", ops(row: dl.map { 2 * $0 })) { c, _, _, s in
+        phases.append(local("residual + rmsnorm", ops(row: dl.map { 2 * $0 }), [S.acc, S.x]) { c, _, _, s in
             let t = DecodeMath.residual(core: c, store: s, squares: true)
             s.withMutableBuffer(c, DecodeSlot.acc, count: 1, zeroed: false) { $0[0] = t }
         })
@@ -278,14 +282,15 @@ struct DecodeProgramBuilder {
         phases.append(.end(inv["norm2"]!))
         // FFN: gate|up (reduce along Y), SwiGLU, down (reduce along X), residual.
         phases.append(.begin(inv["gateup"]!))
-        phases.append(local("gate|up gemv", ops(row: dl, rowScale: dl, columnScale: fl.map { 2 * $0 })) { c, _, j, s in
+        phases.append(local("gate|up gemv", ops(row: dl, rowScale: dl, columnScale: fl.map { 2 * $0 }),
+                             [S.acc, S.x, S.ffnNorm(l), S.wgu(l)]) { c, _, j, s in
             DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.ffnNorm(l), weights: DecodeSlot.wgu(l),
                                 n: 2 * fLen(j), d: d, eps: eps)
         })
         phases.append(.collective(yPlan.carrying(perLine: (0..<layout.cols).map { 2 * fLen($0) })))
         phases.append(.end(inv["gateup"]!))
         phases.append(.begin(inv["down"]!))
-        phases.append(local("down gemv", ops(column: fl.map { 2 * $0 }, rowScale: dl, columnScale: fl)) { c, i, j, s in
+        phases.append(local("down gemv", ops(column: fl.map { 2 * $0 }, rowScale: dl, columnScale: fl), [S.wdown(l), S.acc]) { c, i, j, s in
             let f = fLen(j)
             precondition(s.withBuffer(c, DecodeSlot.acc) { $0.count } >= 2 * f, "gate|up shapes")
             DecodeMath.gemvInPlace(core: c, store: s, weights: DecodeSlot.wdown(l), k: f, n: dLen(i)) { gu, p in
@@ -295,7 +300,7 @@ struct DecodeProgramBuilder {
         phases.append(.collective(xPlan.carrying(perLine: (0..<layout.rows).map(dLen))))
         phases.append(.end(inv["down"]!))
         phases.append(.begin(inv["residual"]!))
-        phases.append(local("residual", ops(row: dl)) { c, _, _, s in
+        phases.append(local("residual", ops(row: dl), [S.acc, S.x]) { c, _, _, s in
             DecodeMath.residual(core: c, store: s, squares: false)
         })
         phases.append(.end(inv["residual"]!))
@@ -313,14 +318,15 @@ struct DecodeProgramBuilder {
         let rows = grid.rows, cols = grid.cols
         let dl = (0..<rows).map(dLen), vl = (0..<cols).map(vLen)
         phases.append(Self.localPhase(label: label("rmsnorm"), numerics: numerics,
-                                      ops: GridOps(rows: rows, cols: cols, row: dl)) { c, _, _, s in
+                                      ops: GridOps(rows: rows, cols: cols, row: dl), buffers: [DecodeSlot.x, DecodeSlot.acc]) { c, _, _, s in
             DecodeMath.sumOfSquares(core: c, store: s)
         })
         phases.append(.collective(yPlan.carrying(1)))
         phases.append(.end(norm))
         phases.append(.begin(gemv))
         phases.append(Self.localPhase(label: label("lm head gemv"), numerics: numerics,
-                                      ops: GridOps(rows: rows, cols: cols, row: dl, rowScale: dl, columnScale: vl)) { c, _, j, s in
+                                      ops: GridOps(rows: rows, cols: cols, row: dl, rowScale: dl, columnScale: vl),
+                                      buffers: [DecodeSlot.acc, DecodeSlot.x, DecodeSlot.outNorm(layers: layers), DecodeSlot.lmHead(layers: layers)]) { c, _, j, s in
             DecodeMath.normGEMV(core: c, store: s, norm: DecodeSlot.outNorm(layers: layers), weights: DecodeSlot.lmHead(layers: layers),
                                 n: vLen(j), d: d, eps: eps)
         })

@@ -174,6 +174,9 @@ public final class MeshEngine: TraceTotalsSource {
     /// sets `WAFERSCOPE_REPLAY=0`.
     public var replaysRuns: Bool = MeshEngine.defaultReplaysRuns
     static let defaultReplaysRuns = ProcessInfo.processInfo.environment["WAFERSCOPE_REPLAY"] != "0"
+    /// Whether a replay prefetches the buffers its next entries touch (`MeshProgram.prefetch`).
+    /// A hint: results are the same either way. Default: true (benchmarks measure both).
+    public var prefetchesReplays = true
     var replayCache = RunReplayCache()
     /// Allocations and frees so far (a recorded run must make none).
     var sramOps = 0

@@ -54,6 +54,10 @@ public protocol MeshProgram {
     var replayKey: AnyHashable? { get }
     /// The kernel invocations the program marks, in an order fixed by its `replayKey`.
     var replayInvocations: [Int32] { get }
+    /// A hint that `execute(work:core:store:)` will run soon (a replay knows its works ahead):
+    /// prefetch `stage` of the buffers it will touch (`PayloadStore.prefetch`); the stages come
+    /// in order, some works apart. Must change nothing. Default: nothing.
+    func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage)
 }
 
 extension MeshProgram {
@@ -61,4 +65,5 @@ extension MeshProgram {
     public var executesPerCore: Bool { false }
     public var replayKey: AnyHashable? { nil }
     public var replayInvocations: [Int32] { [] }
+    public func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {}
 }

@@ -84,6 +84,8 @@ final class TapeReplay: @unchecked Sendable {
     private let tape: TapeLanes
     private let store: PayloadStore
     private let execute: (Int32, Int) -> Void
+    /// `MeshProgram.prefetch(work:core:store:stage:)`, or nil: no prefetching.
+    private let prefetch: ((Int32, Int, PrefetchStage) -> Void)?
     private let messages: UnsafeMutablePointer<[Float]>
     private let deliveries: UnsafeMutablePointer<[Float]>
     private let progress = (PaddedAtomic(), PaddedAtomic())
@@ -91,10 +93,12 @@ final class TapeReplay: @unchecked Sendable {
     /// Ops each lane publishes its progress after (and before it waits).
     static let publishEvery = 128
 
-    init(_ tape: TapeLanes, store: PayloadStore, execute: @escaping (Int32, Int) -> Void) {
+    init(_ tape: TapeLanes, store: PayloadStore, execute: @escaping (Int32, Int) -> Void,
+         prefetch: ((Int32, Int, PrefetchStage) -> Void)?) {
         self.tape = tape
         self.store = store
         self.execute = execute
+        self.prefetch = prefetch
         messages = .allocate(capacity: max(1, tape.messages))
         messages.initialize(repeating: [], count: tape.messages)
         deliveries = .allocate(capacity: max(1, tape.deliveries))
@@ -109,12 +113,30 @@ final class TapeReplay: @unchecked Sendable {
     }
 
     /// Replays lane `l` (0 or 1); the other lane runs on another thread at the same time.
+    ///
+    /// Prefetches as the one-thread replay does (`MeshEngine.tapePrefetch`).
     func run(lane l: Int) {
         let mine = l == 0 ? progress.0 : progress.1
         let other = l == 0 ? progress.1 : progress.0
         var seen = 0
+        let distance = MeshEngine.tapePrefetch
+        let prefetches = prefetch != nil, prefetch = self.prefetch ?? { _, _, _ in }
         tape.lanes[l].withUnsafeBufferPointer { ops in
-            for i in 0..<ops.count {
+            let n = ops.count
+            @inline(__always) func ahead(_ f: TapeLanes.Op, _ stage: PrefetchStage) {
+                switch f.kind {
+                case .work: prefetch(f.b, Int(f.a), stage)
+                case .snapshot: if stage != .elements { store.prefetch(Int(f.a), f.b, stage) }
+                case .store: if f.c >= 0 && stage != .elements { store.prefetch(Int(f.b), f.c, stage) }
+                case .copy: break
+                }
+            }
+            for i in 0..<n {
+                if prefetches {
+                    if i &+ distance.reference < n { ahead(ops[i &+ distance.reference], .reference) }
+                    if i &+ distance.header < n { ahead(ops[i &+ distance.header], .header) }
+                    if i &+ distance.elements < n { ahead(ops[i &+ distance.elements], .elements) }
+                }
                 let op = ops[i]
                 switch op.kind {
                 case .work:

@@ -90,4 +90,39 @@ public final class PayloadStore: @unchecked Sendable {
             return try body(b)
         }
     }
+
+    /// Asks the CPU to bring buffer `slot` of `core` into the caches, one `stage` at a time.
+    ///
+    /// A hint for code that knows which buffers it will touch a little later (a replayed run's
+    /// numerics, `MeshProgram.prefetch`): it changes nothing and faults on nothing. Each stage
+    /// reads only what the stage before brought in, so call them in order some way apart:
+    /// `.reference` (the buffer's reference in the store's table), `.header` (the buffer's
+    /// element count and reference count), `.elements` (up to `maxLines` cache lines of them).
+    ///
+    /// - Complexity: O(1) (at most `maxLines` prefetches).
+    @inlinable @inline(__always)
+    public func prefetch(_ core: Int, _ slot: Int32, _ stage: PrefetchStage, maxLines: Int = 16) {
+        guard core >= 0 && core < coreCount && slot >= 0 && Int(slot) < slotsPerCore else { return }
+        let reference = storage + (Int(slot) &* coreCount &+ core)
+        if stage == .reference { WaferMesh.prefetch(reference); return }
+        // A `[Float]` is one reference to its storage object: a 32-byte header, then the elements.
+        let object = UnsafeRawPointer(reference).load(as: UnsafeRawPointer.self)
+        if stage == .header { WaferMesh.prefetch(object); return }
+        let bytes = reference.pointee.count &* MemoryLayout<Float>.stride &+ 32
+        var offset = 64
+        while offset < bytes && offset <= maxLines &* 64 {
+            WaferMesh.prefetch(object + offset)
+            offset &+= 64
+        }
+    }
+}
+
+/// How far a prefetch of a payload buffer goes (`PayloadStore.prefetch`).
+public enum PrefetchStage: Sendable {
+    /// The buffer's reference, in the store's table.
+    case reference
+    /// The buffer's header (its reference must be in the caches).
+    case header
+    /// The buffer's elements (its header must be in the caches).
+    case elements
 }

@@ -68,4 +68,44 @@ final class PhaseProgramTests: XCTestCase {
         XCTAssertEqual(ops.count(row: 1, column: 1), 2 + 20 + 18)
         XCTAssertEqual(GridOps(rows: 2, cols: 2).count(row: 1, column: 1), 0)
     }
+
+    /// A `.grid` phase's declared buffers are what a replay prefetches for its work; a collective's
+    /// works prefetch its accumulator and incoming slots; a `.local` phase's nothing. Prefetching
+    /// every work on every core, at every stage, changes no buffer.
+    func testPrefetchHintsTheDeclaredBuffersAndChangesNothing() throws {
+        let spec = testSpec(4, 3)
+        let rec = try TraceRecorder(spec: spec, detail: .summary)
+        let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: 6, policy: .abort)
+        let grid = try KernelGrid(geometry: engine.geometry)
+        let slots: (acc: Int32, incoming: Int32, staging: Int32) = (0, 1, 2)
+        let y = try LinePlanHandle(engine: engine, grid: grid, axis: .y, colourBase: 0, slots: slots, label: "y")
+        let label = engine.label("local")
+        let program = PhaseProgram(grid: grid, collectiveSlots: slots, phases: [
+            .grid(label: label, ops: GridOps(rows: 3, cols: 4, row: [1, 1, 1]), work: { c, _, _, s in s[c, 0] = [Float(c)] },
+                  buffers: [5, 0, 3]),
+            .local(label: label, ops: { _ in 1 }, work: { c, s in s[c, 4] = [1] }),
+            .collective(y.carrying(1)),
+        ])
+        try engine.run(program)
+        XCTAssertEqual(program.prefetchSlots(work: 0), [5, 0, 3])
+        XCTAssertEqual(program.prefetchSlots(work: 1), [])
+        XCTAssertEqual(program.prefetchSlots(work: 7), [])
+        XCTAssertEqual(program.prefetchSlots(work: -1), [])
+        let store = engine.store!
+        let before = store.buffers
+        var collectiveWorks = 0
+        for c in 0..<spec.coreCount {
+            for pc in 0..<64 {
+                guard let op = program.op(core: c, pc: pc) else { break }
+                guard case .compute(_, _, let work) = op, work >= 0 else { continue }
+                if LineWork.isCollective(work) {
+                    collectiveWorks += 1
+                    XCTAssertEqual(program.prefetchSlots(work: work), [slots.acc, slots.incoming])
+                }
+                for stage in [PrefetchStage.reference, .header, .elements] { program.prefetch(work: work, core: c, store: store, stage: stage) }
+            }
+        }
+        XCTAssertGreaterThan(collectiveWorks, 0)
+        XCTAssertEqual(store.buffers, before)
+    }
 }

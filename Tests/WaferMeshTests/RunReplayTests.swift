@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import WaferSpec
 import WaferTrace
@@ -21,6 +22,8 @@ final class RunReplayTests: XCTestCase {
         let geometry: MeshGeometry
         let keyed: Bool
         let allocates: Bool
+        /// Counts the prefetch hints a replay gives (by stage), when set.
+        var hints: PrefetchHints?
 
         /// Declares the routes, along rows (colour 0) and columns (colour 1), once: a run with new
         /// routes is not replayed.
@@ -83,6 +86,12 @@ final class RunReplayTests: XCTestCase {
             return pc < ops.count ? ops[pc] : nil
         }
 
+        func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {
+            hints?.count(stage)
+            store.prefetch(core, 0, stage)
+            store.prefetch(core, 1, stage)
+        }
+
         func execute(work: Int32, core: Int, store: PayloadStore) {
             if store[core, 0].isEmpty { store[core, 0] = (0..<6).map { Float(core * 6 + $0) * 0.01 } }
             let got = store[core, 1]
@@ -92,6 +101,14 @@ final class RunReplayTests: XCTestCase {
                     .truncatingRemainder(dividingBy: 41)
             }
         }
+    }
+
+    /// Prefetch hints by stage (the two lanes of a replay give them from two threads).
+    final class PrefetchHints: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts: [PrefetchStage: Int] = [:]
+        func count(_ stage: PrefetchStage) { lock.lock(); counts[stage, default: 0] += 1; lock.unlock() }
+        subscript(_ stage: PrefetchStage) -> Int { lock.lock(); defer { lock.unlock() }; return counts[stage] ?? 0 }
     }
 
     struct Outcome: Equatable {
@@ -110,19 +127,23 @@ final class RunReplayTests: XCTestCase {
     /// must leave them right); 6 a different program from run 0's start state (a key not seen
     /// before); 7 like 6.
     func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
-                  keyed: Bool = true, allocates: Bool = false, threadsFromRun4: Int? = nil) throws -> (Outcome, EngineStats) {
+                  keyed: Bool = true, allocates: Bool = false, threadsFromRun4: Int? = nil,
+                  prefetches: Bool = true, hints: PrefetchHints? = nil) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
         let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: keepsRecords)
         let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil)
         e.replaysRuns = replays
         e.numericsThreads = threads
+        e.prefetchesReplays = prefetches
         let routes = try RowExchange.routes(e)
         for run in 0..<8 {
             // The host waits for the mesh between runs (so they start alike), except before run 5.
             if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
             if run == 3 { e.hold([1, 10, 20], until: e.makespanCycles + 37) }
             if run == 4, let t = threadsFromRun4 { e.numericsThreads = t }
-            try e.run(try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates))
+            var program = try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates)
+            program.hints = hints
+            try e.run(program)
         }
         let times = (0..<spec.coreCount).map { e.cores[$0].time }
         let buffers = e.store.map { s in (0..<spec.coreCount).flatMap { c in [s[c, 0].map(\.bitPattern), s[c, 1].map(\.bitPattern)] } } ?? []
@@ -162,6 +183,43 @@ final class RunReplayTests: XCTestCase {
         let (switched, stats) = try simulate(replays: true, threads: 2, numerics: true, threadsFromRun4: 1)
         XCTAssertEqual(stats.replayedRuns, 3)
         XCTAssertEqual(switched, simulated)
+    }
+
+    /// A replay hints the program's buffers ahead of its works, stage by stage (each stage
+    /// covers the works the farther stages did and the first few of the tape), and only when
+    /// `prefetchesReplays`; the hints change no bit.
+    func testReplaysPrefetchAheadOfTheirWorksWithoutChangingAnything() throws {
+        let (simulated, _) = try simulate(replays: false, numerics: true)
+        for threads in [1, 2] {
+            let on = PrefetchHints(), off = PrefetchHints()
+            let (prefetched, s1) = try simulate(replays: true, threads: threads, numerics: true, hints: on)
+            let (unprefetched, s2) = try simulate(replays: true, threads: threads, numerics: true, prefetches: false, hints: off)
+            XCTAssertEqual(s1.replayedRuns, 4)
+            XCTAssertEqual(s2.replayedRuns, 4)
+            XCTAssertEqual(prefetched, simulated, "\(threads) thread(s)")
+            XCTAssertEqual(unprefetched, simulated, "\(threads) thread(s)")
+            XCTAssertEqual(off[.reference] + off[.header] + off[.elements], 0)
+            XCTAssertGreaterThan(on[.reference], 0)
+            XCTAssertLessThanOrEqual(on[.reference], on[.header])
+            XCTAssertLessThanOrEqual(on[.header], on[.elements])
+        }
+    }
+
+    /// `PayloadStore.prefetch` only hints: every stage, on empty, small and large buffers and on
+    /// cores and slots out of range, leaves every buffer as it was.
+    func testStorePrefetchChangesNothing() {
+        let store = PayloadStore(coreCount: 3, slotsPerCore: 2)
+        store[0, 0] = [1, 2, 3]
+        store[1, 1] = (0..<5000).map(Float.init)
+        let before = store.buffers
+        for stage in [PrefetchStage.reference, .header, .elements] {
+            for core in -1...3 { for slot in Int32(-1)...2 { store.prefetch(core, slot, stage) } }
+            store.prefetch(1, 1, stage, maxLines: 1000)
+        }
+        XCTAssertEqual(store.buffers, before)
+        store.withMutableBuffer(1, 1, count: 5000, zeroed: false) { b in
+            XCTAssertEqual(b[4999], 4999)
+        }
     }
 
     func testRunsThatAllocateKeepRecordsOrHaveNoKeyAreSimulated() throws {

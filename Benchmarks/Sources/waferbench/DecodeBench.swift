@@ -57,7 +57,8 @@ enum DecodeBench {
         if !only.isEmpty {
             let threads = only == "2" ? 2 : 1
             let run = try mesh(spec: spec, cfg: cfg, weights: only == "timing" ? nil : weights, prompt: prompt,
-                               tokens: tokens, threads: threads, replay: try o.int("replay", 1) != 0)
+                               tokens: tokens, threads: threads, replay: try o.int("replay", 1) != 0,
+                               prefetch: try o.int("prefetch", 1) != 0)
             let f: JSONObject = ["referenceSecondsPerToken": refPerToken, "meshSecondsPerToken": run.perToken,
                                  "ratio": run.perToken / refPerToken, "setupSeconds": run.setupSeconds,
                                  "referenceCPUSecondsPerToken": refCPUPerToken, "meshCPUSecondsPerToken": run.cpuPerToken,
@@ -80,6 +81,8 @@ enum DecodeBench {
         }
 
         let one = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 1)
+        // The same without prefetching ahead of replayed numerics: what the prefetch buys.
+        let oneUnprefetched = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 1, prefetch: false)
         let two = try mesh(spec: spec, cfg: cfg, weights: weights, prompt: prompt, tokens: tokens, threads: 2)
         let timing = try mesh(spec: spec, cfg: cfg, weights: nil, prompt: prompt, tokens: tokens, threads: 1)
         // Every run simulated (no replays), as before run replay: what the replays buy.
@@ -89,6 +92,8 @@ enum DecodeBench {
             && zip(two.logits, twoSimulated.logits).allSatisfy { a, b in a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }
         let identical = two.logits.count == one.logits.count
             && zip(two.logits, one.logits).allSatisfy { a, b in a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }
+        let sameUnprefetched = oneUnprefetched.stepEnds == one.stepEnds && oneUnprefetched.logits.count == one.logits.count
+            && zip(oneUnprefetched.logits, one.logits).allSatisfy { a, b in a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern } }
         var worst: Float = 0
         for (m, r) in zip(two.logits, refLogits) { for (a, b) in zip(m, r) { worst = max(worst, abs(a - b)) } }
 
@@ -99,6 +104,8 @@ enum DecodeBench {
         let figures: JSONObject = [
             "referenceSecondsPerToken": refPerToken,
             "meshSecondsPerToken": two.perToken, "meshSecondsPerTokenOneThread": one.perToken,
+            "meshSecondsPerTokenOneThreadUnprefetched": oneUnprefetched.perToken,
+            "unprefetchedBitIdentical": sameUnprefetched,
             "timingOnlySecondsPerToken": timing.perToken,
             "meshSecondsPerTokenSimulated": twoSimulated.perToken, "timingOnlySecondsPerTokenSimulated": timingSimulated.perToken,
             "ratioSimulated": twoSimulated.perToken / refPerToken,
@@ -146,13 +153,14 @@ enum DecodeBench {
     /// Prefills `prompt`, then times one step per token of `tokens` (teacher-forced, so every run
     /// does the same steps); returns seconds per decode token and the logits of each.
     static func mesh(spec: MeshSpec, cfg: ModelConfig, weights: ModelWeights?, prompt: [Int], tokens: [Int],
-                     threads: Int, replay: Bool = true) throws -> MeshRun {
+                     threads: Int, replay: Bool = true, prefetch: Bool = true) throws -> MeshRun {
         // Recorded as `waferscope generate` without `--trace` does: totals only, no records kept.
         let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: false)
         let engine = try MeshEngine(spec: spec, recorder: rec, payloadSlots: weights == nil ? nil : 16 + 8 * cfg.layerCount + 2,
                                     policy: .record)
         engine.numericsThreads = threads
         engine.replaysRuns = replay
+        engine.prefetchesReplays = prefetch
         let (decoder, setup) = try timed {
             try MeshDecoder(engine: engine, config: cfg, weights: weights, grid: try KernelGrid(geometry: engine.geometry))
         }
