@@ -41,7 +41,15 @@ CASES=(
   "generate-smollm2-full|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 2 --max-tokens 2 --simulate-layers 1 --detail full --region 0,0,15,15"
   "generate-smollm2-kernel|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 3 --max-tokens 2 --simulate-layers 1 --detail kernel"
   "generate-smollm2-violations|generate --timing-only --config smollm2-135m --mesh 48x48 --prompt-tokens 3 --max-tokens 2 --simulate-layers 1 --detail summary --record-violations"
+  # Every layer simulated: runs that repeat are replayed (the trace must not show it).
+  "generate-smollm2-layers-kernel|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 3 --max-tokens 3 --detail kernel --region 0,0,7,7"
+  "generate-smollm2-layers-summary|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 2 --max-tokens 2 --detail summary"
 )
+# With the model downloaded (`make model`): real numbers, replayed on two host threads.
+MODEL="$(pwd)/.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [[ -f "$MODEL" ]]; then
+  CASES+=("generate-chat-kernel|generate --chat --prompt Paris? --mesh 96x96 --max-tokens 3 --detail kernel --region 0,0,11,11 --model $MODEL")
+fi
 
 fail=0
 for c in "${CASES[@]}"; do

@@ -164,6 +164,7 @@ extension MeshEngine {
                 if recorder.keepsRecords {
                     recorder.span(Span(core: Int32(c), kind: .kernel, label: invocationLabel[Int(inv)],
                                        start: cs.pointee.invocationStart, end: t, macs: 0))
+                    if logsRecords { logSpan(core: c, invocation: inv, start: cs.pointee.invocationStart, end: t) }
                 }
                 cs.pointee.pc += 1
             }
@@ -270,5 +271,15 @@ extension MeshEngine {
     /// runs with numerics get here).
     @inline(never) private func tapeEntry(_ kind: NumericsPipeline.Kind, _ core: Int, _ b: Int32, _ c: Int32) {
         tape.append(NumericsPipeline.Entry(kind: kind, a: Int32(truncatingIfNeeded: core), b: b, c: c))
+    }
+
+    /// Adds a kernel span to the log of the run being recorded (out of line: only recorded runs
+    /// with kept records get here).
+    @inline(never) private func logSpan(core c: Int, invocation inv: Int32, start: Int64, end: Int64) {
+        let k = Int(inv) < invocationPosition.count ? invocationPosition[Int(inv)] : -1
+        // An invocation the program does not list, or one begun before the run (its start would
+        // not move with the run's).
+        if k < 0 || start < logBase { logBroken = true; return }
+        spanLog.append(RecordedSpan(core: Int32(c), position: k, start: start - logBase, end: end - logBase))
     }
 }

@@ -58,7 +58,10 @@ extension MeshEngine {
         let s = max(now, free)
         ls.pointee.free = s + w
         accumulate(ls, link: link, cycles: w, bytes: ms.pointee.bytes, queued: free - now)
-        if recordsWindows { recorder.linkWindow(link, start: s, cycles: w) }
+        if recordsWindows {
+            recorder.linkWindow(link, start: s, cycles: w)
+            if logsRecords { logWindow(link, start: s, cycles: w) }
+        }
         let offset: Int
         switch dir {
         case 0: offset = stepOffset.0
@@ -83,6 +86,13 @@ extension MeshEngine {
         if queued > 0 { raisePeak(link, queued) }
         linksDirty = true
         hopsUnflushed &+= 1
+    }
+
+    /// Adds a link-window add to the log of the run being recorded (out of line: only recorded
+    /// runs with link windows get here).
+    @inline(never) private func logWindow(_ link: Int, start: Int64, cycles: Int64) {
+        if cycles > Int64(Int32.max) { logBroken = true }
+        windowLog.append(RecordedWindow(link: Int32(truncatingIfNeeded: link), cycles: Int32(truncatingIfNeeded: cycles), start: start - logBase))
     }
 
     /// A link's 32-bit busy or byte counter wrapped: keep the carry aside. Out of line, so that

@@ -184,6 +184,18 @@ public final class MeshEngine: TraceTotalsSource {
     var recordsPeaks = false
     var peakLog: [(Int32, Int32)] = []
     var taping = false
+    /// While a run is recorded for a recorder that keeps records (`kernel` and `summary` detail
+    /// with a trace): the kernel spans it gives the recorder and its link-window adds, relative
+    /// to its first cycle, to give again shifted on a replay.
+    var logsRecords = false
+    var spanLog: [RecordedSpan] = []
+    var windowLog = RawVec<RecordedWindow>(capacity: 1)
+    var logBase: Int64 = 0
+    /// Per invocation, its place in the recorded program's `replayInvocations` (-1: none).
+    var invocationPosition: [Int32] = []
+    /// The log could not say what the run gave the recorder (a span of an invocation the program
+    /// does not list, a window add beyond 32 bits): the run is not kept.
+    var logBroken = false
     var tape = RawVec<NumericsPipeline.Entry>(capacity: 1)
     /// The pipeline doing the current run's arithmetic, if any (`pipeline` keeps it alive; called
     /// on the hot path without retaining it, so the two threads do not contend for its count).

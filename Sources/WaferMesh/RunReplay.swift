@@ -14,16 +14,17 @@ import WaferTrace
 /// snapshots, copies and stores, which is replayed on the new program's arithmetic.
 ///
 /// Only runs that change nothing else are recorded: no SRAM allocation or free, no violation,
-/// no mail left in a mailbox at either end, no per-event records kept.
+/// no mail left in a mailbox at either end, no per-event records kept (`full` detail). With a
+/// recorder that keeps records at `kernel` or `summary` detail, what the run gave it beyond
+/// totals is logged too: its kernel spans and link-window adds, given again shifted.
 struct RunRecord {
     let key: AnyHashable
     let routeCount: Int
     let hash: UInt64
     /// The canonical start state (`MeshEngine.canonicalStart`).
     let start: [Int64]
-    /// Per core: the clock, then the injection and ejection ramps, relative to the run's first
-    /// cycle (`unchanged` where the run left them). The core's invocation start is not kept: only
-    /// a recorder that keeps records reads it, and runs are recorded only for one that keeps none.
+    /// Per core: the clock, then the injection and ejection ramps, then the start of its current
+    /// kernel invocation, relative to the run's first cycle (`unchanged` where the run left them).
     let coreEnd: [Int64]
     let pcEnd: [Int32]
     let waitEnd: [Int32]
@@ -47,6 +48,10 @@ struct RunRecord {
     /// which then replace it (so such a record replays only on two threads).
     var tape: [NumericsPipeline.Entry]
     var lanes: TapeLanes?
+    /// With kept records: the kernel spans the run gave the recorder, in its order, and its
+    /// link-window adds (`MeshEngine.logsRecords`).
+    let spans: [RecordedSpan]
+    let windows: [RecordedWindow]
     let hasNumerics: Bool
     var lastUse: Int
 
@@ -56,7 +61,25 @@ struct RunRecord {
         start.count * 8 + coreEnd.count * 8 + (pcEnd.count + waitEnd.count + sequenceAdded.count) * 4
             + linkFree.count * 16 + peaks.count * 8 + totals.bytes + marks.count * 8
             + tape.count * MemoryLayout<NumericsPipeline.Entry>.stride + (lanes?.bytes ?? 0)
+            + spans.count * MemoryLayout<RecordedSpan>.stride + windows.count * MemoryLayout<RecordedWindow>.stride
     }
+}
+
+/// A kernel span a recorded run gave the recorder: its core, its invocation's place in the
+/// program's `replayInvocations`, and its cycles relative to the run's first.
+struct RecordedSpan {
+    var core: Int32
+    var position: Int32
+    var start: Int64
+    var end: Int64
+}
+
+/// A link-window add of a recorded run (`TraceRecorder.linkWindow`), its start relative to the
+/// run's first cycle (16 bytes).
+struct RecordedWindow {
+    var link: Int32
+    var cycles: Int32
+    var start: Int64
 }
 
 /// The state the engine saves before a run it records.
@@ -98,7 +121,7 @@ struct RunReplayCache {
     var budgetBytes = Self.baseBudgetBytes
 
     /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
-    static func estimatedBytes(cores: Int, links: Int) -> Int { cores * (3 * 8 + 3 * 8 + 3 * 4 + 28) + links * (8 + 8 + 16) }
+    static func estimatedBytes(cores: Int, links: Int) -> Int { cores * (3 * 8 + 4 * 8 + 3 * 4 + 28) + links * (8 + 8 + 16) }
 
     mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, twoThreads: Bool, hash: UInt64, start: [Int64]) -> Int? {
         for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
@@ -138,9 +161,10 @@ struct RunReplayCache {
 
 extension MeshEngine {
     /// Whether `program` may be replayed or recorded here: it has a key, the recorder keeps no
-    /// per-event records, and its arithmetic (if any) touches only each core's own buffers.
+    /// per-event records (`kernel` or `summary` detail, or none kept), and its arithmetic (if
+    /// any) touches only each core's own buffers.
     func replayKey<P: MeshProgram>(of program: P) -> AnyHashable? {
-        guard replaysRuns, let key = program.replayKey, !recorder.keepsRecords, !recordsWindows, runsAhead else { return nil }
+        guard replaysRuns, let key = program.replayKey, !recorder.recordsEvents, runsAhead else { return nil }
         guard store == nil || program.executesPerCore else { return nil }
         let invs = program.replayInvocations
         guard Set(invs).count == invs.count, invs.allSatisfy({ $0 >= 0 && Int($0) < invocationFirst.count }) else { return nil }
@@ -196,6 +220,17 @@ extension MeshEngine {
         peakLog.removeAll()
         recordsPeaks = true
         if store != nil { tape.removeAll(); taping = true }
+        if recorder.keepsRecords {
+            logsRecords = true
+            logBroken = false
+            logBase = base
+            spanLog.removeAll(keepingCapacity: true)
+            windowLog.removeAll()
+            if invocationPosition.count < invocationFirst.count {
+                invocationPosition += [Int32](repeating: -1, count: invocationFirst.count - invocationPosition.count)
+            }
+            for (k, inv) in invs.enumerated() { invocationPosition[Int(inv)] = Int32(k) }
+        }
         return r
     }
 
@@ -215,20 +250,27 @@ extension MeshEngine {
         }
         recordsPeaks = false
         taping = false
+        let logged = logsRecords
+        if logged {
+            logsRecords = false
+            for inv in invs { invocationPosition[Int(inv)] = -1 }
+        }
         let n = geometry.coreCount
-        guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries else { return }
+        guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries,
+              !(logged && logBroken) else { return }
         for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
             guard invs.contains(Int32(i)) else { return }
         }
-        var coreEnd = [Int64](repeating: RunRecord.unchanged, count: 3 * n)
+        var coreEnd = [Int64](repeating: RunRecord.unchanged, count: 4 * n)
         var pcEnd = [Int32](repeating: 0, count: n), waitEnd = pcEnd, sequenceAdded = pcEnd
         func relative(_ now: Int64, _ before: Int64) -> Int64 { now == before ? RunRecord.unchanged : now - r.base }
         for c in 0..<n {
             let s = cores[c], b = r.cores[c]
             if s.mailHead >= 0 { return }
-            coreEnd[3 * c] = s.time - r.base
-            coreEnd[3 * c + 1] = relative(s.rampIn, b.rampIn)
-            coreEnd[3 * c + 2] = relative(s.rampOut, b.rampOut)
+            coreEnd[4 * c] = s.time - r.base
+            coreEnd[4 * c + 1] = relative(s.rampIn, b.rampIn)
+            coreEnd[4 * c + 2] = relative(s.rampOut, b.rampOut)
+            coreEnd[4 * c + 3] = relative(s.invocationStart, b.invocationStart)
             pcEnd[c] = s.pc
             waitEnd[c] = s.wait
             sequenceAdded[c] = s.sequence &- b.sequence
@@ -249,7 +291,9 @@ extension MeshEngine {
             hopEvents: hopsUnflushed - r.hops, marks: marks,
             makespan: runMakespan == .min ? RunRecord.unchanged : runMakespan - r.base,
             events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
-            lanes: nil, hasNumerics: tape.count > 0, lastUse: 0))
+            lanes: nil, spans: logged ? spanLog : [],
+            windows: logged && windowLog.count > 0 ? Array(UnsafeBufferPointer(start: windowLog.base, count: windowLog.count)) : [],
+            hasNumerics: tape.count > 0, lastUse: 0))
     }
 
     /// The largest queue each link reached, from a log of (link, queue) pairs.
@@ -268,9 +312,10 @@ extension MeshEngine {
         @inline(__always) func shifted(_ rel: Int64, _ old: Int64) -> Int64 { rel == RunRecord.unchanged ? old : base + rel }
         for c in 0..<n {
             let cs = cores.base + c
-            cs.pointee.time = base + r.coreEnd[3 * c]
-            cs.pointee.rampIn = shifted(r.coreEnd[3 * c + 1], cs.pointee.rampIn)
-            cs.pointee.rampOut = shifted(r.coreEnd[3 * c + 2], cs.pointee.rampOut)
+            cs.pointee.time = base + r.coreEnd[4 * c]
+            cs.pointee.rampIn = shifted(r.coreEnd[4 * c + 1], cs.pointee.rampIn)
+            cs.pointee.rampOut = shifted(r.coreEnd[4 * c + 2], cs.pointee.rampOut)
+            cs.pointee.invocationStart = shifted(r.coreEnd[4 * c + 3], cs.pointee.invocationStart)
             cs.pointee.pc = r.pcEnd[c]
             cs.pointee.wait = r.waitEnd[c]
             cs.pointee.sequence &+= r.sequenceAdded[c]
@@ -293,6 +338,16 @@ extension MeshEngine {
             if r.marks[2 * k + 1] != RunRecord.unchanged { invocationLast[Int(inv)] = max(invocationLast[Int(inv)], base + r.marks[2 * k + 1]) }
         }
         if r.makespan != RunRecord.unchanged { makespan = max(makespan, base + r.makespan) }
+        // What the run gave a recorder keeping records, again and in the same order: the trace
+        // file gets the bytes simulating would have written.
+        if !r.spans.isEmpty {
+            let invs = program.replayInvocations
+            for sp in r.spans {
+                recorder.span(Span(core: sp.core, kind: .kernel, label: invocationLabel[Int(invs[Int(sp.position)])],
+                                   start: base + sp.start, end: base + sp.end, macs: 0))
+            }
+        }
+        for w in r.windows { recorder.linkWindow(Int(w.link), start: base + w.start, cycles: Int64(w.cycles)) }
         counts.replayedRuns += 1
         counts.replayedEvents += r.events
         counts.replayedHopEvents += r.hopCount

@@ -24,6 +24,8 @@ final class RunReplayTests: XCTestCase {
         let allocates: Bool
         /// Counts the prefetch hints a replay gives (by stage), when set.
         var hints: PrefetchHints?
+        /// An invocation every core begins last and leaves open (the next run ends it).
+        var trailing: Int32?
 
         /// Declares the routes, along rows (colour 0) and columns (colour 1), once: a run with new
         /// routes is not replayed.
@@ -61,7 +63,7 @@ final class RunReplayTests: XCTestCase {
         }
 
         var replayKey: AnyHashable? { keyed ? AnyHashable(rounds) : nil }
-        var replayInvocations: [Int32] { invocations }
+        var replayInvocations: [Int32] { invocations + (trailing.map { [$0] } ?? []) }
         var executesPerCore: Bool { true }
 
         func op(core: Int, pc: Int) -> MeshOp? {
@@ -83,6 +85,7 @@ final class RunReplayTests: XCTestCase {
                     .compute(macs: 50, label: label, work: 999), .end(invocation: invocations[1])]
             if Self.lastSender(core, geometry) { ops.append(.send(route: routes[core][2], bytes: 400, buffer: 0)) }
             if geometry.x(of: core) % 2 == 1 { ops.append(.recv(colour: 2, buffer: 1)) }
+            if let t = trailing { ops.append(.begin(invocation: t)) }
             return pc < ops.count ? ops[pc] : nil
         }
 
@@ -103,6 +106,12 @@ final class RunReplayTests: XCTestCase {
         }
     }
 
+    /// Ends invocation `inv` on every core (begun by the run before).
+    struct Closer: MeshProgram {
+        let inv: Int32
+        func op(core: Int, pc: Int) -> MeshOp? { pc == 0 ? .end(invocation: inv) : nil }
+    }
+
     /// Prefetch hints by stage (the two lanes of a replay give them from two threads).
     final class PrefetchHints: @unchecked Sendable {
         private let lock = NSLock()
@@ -120,6 +129,8 @@ final class RunReplayTests: XCTestCase {
         var makespan: Int64
         var buffers: [[UInt32]]
         var events: Int64
+        var spans: [Span]
+        var windows: LinkWindows?
     }
 
     /// Runs 0–2 alike; 3 with some cores starting later (a start state not seen before); 4 like
@@ -128,14 +139,16 @@ final class RunReplayTests: XCTestCase {
     /// before); 7 like 6.
     func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
                   keyed: Bool = true, allocates: Bool = false, threadsFromRun4: Int? = nil,
-                  prefetches: Bool = true, hints: PrefetchHints? = nil) throws -> (Outcome, EngineStats) {
+                  prefetches: Bool = true, hints: PrefetchHints? = nil,
+                  detail: TraceDetail = .summary, path: String? = nil, trailing: Bool = false) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
-        let rec = try TraceRecorder(spec: spec, detail: .summary, keepsRecords: keepsRecords)
+        let rec = try TraceRecorder(spec: spec, detail: detail, path: path, keepsRecords: keepsRecords)
         let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil)
         e.replaysRuns = replays
         e.numericsThreads = threads
         e.prefetchesReplays = prefetches
         let routes = try RowExchange.routes(e)
+        let open = trailing ? e.invocation(name: "open", params: [:]) : nil
         for run in 0..<8 {
             // The host waits for the mesh between runs (so they start alike), except before run 5.
             if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
@@ -143,15 +156,17 @@ final class RunReplayTests: XCTestCase {
             if run == 4, let t = threadsFromRun4 { e.numericsThreads = t }
             var program = try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates)
             program.hints = hints
+            program.trailing = open
             try e.run(program)
         }
+        if let open { try e.run(Closer(inv: open)) }
         let times = (0..<spec.coreCount).map { e.cores[$0].time }
         let buffers = e.store.map { s in (0..<spec.coreCount).flatMap { c in [s[c, 0].map(\.bitPattern), s[c, 1].map(\.bitPattern)] } } ?? []
         let stats = e.stats
         e.finishRecording()
         let trace = try rec.finish()
         return (Outcome(summary: trace.summary, links: trace.linkTotals, cores: trace.coreTotals, kernels: trace.kernels, times: times, makespan: e.makespanCycles, buffers: buffers,
-                        events: stats.events + stats.replayedEvents), stats)
+                        events: stats.events + stats.replayedEvents, spans: trace.spans, windows: trace.linkWindows), stats)
     }
 
     func testReplayedRunsLeaveWhatSimulatedOnesLeave() throws {
@@ -222,12 +237,39 @@ final class RunReplayTests: XCTestCase {
         }
     }
 
-    func testRunsThatAllocateKeepRecordsOrHaveNoKeyAreSimulated() throws {
-        for (records, keyed, allocates) in [(true, true, false), (false, false, false), (false, true, true)] {
-            let (replayed, stats) = try simulate(replays: true, keepsRecords: records, keyed: keyed, allocates: allocates)
-            let (simulated, _) = try simulate(replays: false, keepsRecords: records, keyed: keyed, allocates: allocates)
-            XCTAssertEqual(stats.replayedRuns, 0, "records \(records) keyed \(keyed) allocates \(allocates)")
+    /// Runs with per-event records kept (`full` detail), allocations or no key are always simulated.
+    func testRunsThatAllocateKeepEveryEventOrHaveNoKeyAreSimulated() throws {
+        for (detail, keyed, allocates) in [(TraceDetail.full, true, false), (.summary, false, false), (.summary, true, true)] {
+            let (replayed, stats) = try simulate(replays: true, keepsRecords: true, keyed: keyed, allocates: allocates, detail: detail)
+            let (simulated, _) = try simulate(replays: false, keepsRecords: true, keyed: keyed, allocates: allocates, detail: detail)
+            XCTAssertEqual(stats.replayedRuns, 0, "\(detail) keyed \(keyed) allocates \(allocates)")
             XCTAssertEqual(replayed, simulated)
+        }
+    }
+
+    /// With a trace file at `summary` or `kernel` detail, a replay gives the recorder again the
+    /// kernel spans and link-window adds the recorded run gave it, shifted: the file is the one
+    /// simulating every run writes, byte for byte (with numerics, on one thread or two). The
+    /// runs leave an invocation open on every core, which a run after them ends: its span starts
+    /// where the last (replayed) run began it.
+    func testReplaysWithATraceFileWriteTheSameBytes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("waferscope-replay-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (detail, numerics, threads) in [(TraceDetail.summary, false, 1), (.kernel, false, 1), (.kernel, true, 2)] {
+            let a = dir.appendingPathComponent("simulated.wtrace").path, b = dir.appendingPathComponent("replayed.wtrace").path
+            let (simulated, _) = try simulate(replays: false, threads: threads, numerics: numerics, keepsRecords: true, detail: detail, path: a, trailing: true)
+            let (replayed, stats) = try simulate(replays: true, threads: threads, numerics: numerics, keepsRecords: true, detail: detail, path: b, trailing: true)
+            let what = "\(detail), numerics \(numerics), \(threads) thread(s)"
+            XCTAssertEqual(stats.replayedRuns, 4, what)
+            XCTAssertEqual(replayed, simulated, what)
+            // 36 cores, two kernels a run, 8 runs, and the one left open.
+            let written = try Trace.read(path: b)
+            XCTAssertEqual(written.spans.filter { $0.kind == .kernel }.count, 36 * (2 * 8 + 1), what)
+            XCTAssertEqual(written.linkWindows != nil, detail == .kernel, what)
+            let fileA = try Data(contentsOf: URL(fileURLWithPath: a)), fileB = try Data(contentsOf: URL(fileURLWithPath: b))
+            XCTAssertGreaterThan(fileA.count, 0)
+            XCTAssertEqual(fileA, fileB, what)
         }
     }
 
