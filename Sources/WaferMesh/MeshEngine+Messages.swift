@@ -91,7 +91,13 @@ extension MeshEngine {
     /// Adds a link-window add to the log of the run being recorded (out of line: only recorded
     /// runs with link windows get here).
     @inline(never) private func logWindow(_ link: Int, start: Int64, cycles: Int64) {
-        if cycles > Int64(Int32.max) { logBroken = true }
+        // A log beyond what a record may hold is dropped (the run is not kept).
+        if cycles > Int64(Int32.max) || windowLog.count >= RunReplayCache.largestRecordBytes / MemoryLayout<RecordedWindow>.stride {
+            logBroken = true
+            windowLog.removeAll()
+            logsRecords = false
+            return
+        }
         windowLog.append(RecordedWindow(link: Int32(truncatingIfNeeded: link), cycles: Int32(truncatingIfNeeded: cycles), start: start - logBase))
     }
 

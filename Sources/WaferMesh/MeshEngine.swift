@@ -258,6 +258,7 @@ public final class MeshEngine: TraceTotalsSource {
         deliveries.freeMemory()
         ledger.freeMemory()
         tape.free()
+        windowLog.free()
         invocationFirst.free()
         invocationLast.free()
     }

@@ -250,10 +250,16 @@ extension MeshEngine {
         }
         recordsPeaks = false
         taping = false
-        let logged = logsRecords
+        let logged = recorder.keepsRecords
         if logged {
             logsRecords = false
             for inv in invs { invocationPosition[Int(inv)] = -1 }
+        }
+        defer {
+            // The logs are copied into the record: a big one's memory is not kept for the next.
+            spanLog.removeAll(keepingCapacity: spanLog.capacity <= 1 << 20)
+            windowLog.removeAll()
+            if windowLog.capacity > 1 << 22 { windowLog.free(); windowLog = RawVec(capacity: 1) }
         }
         let n = geometry.coreCount
         guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries,
