@@ -111,8 +111,11 @@ if [[ -n "${BASELINE_BIN:-}" ]]; then
         part cli --bin "$bin" --label "$label gemm 128x128" -- record gemm --algo meshgemm --mesh 128x128 --m 2048 --k 2048 \
             --n 2048 --timing-only --detail summary --out "$OUT/tmp/cli.wtrace"
         for t in 1 3; do
+            # With a trace file at summary or kernel detail (replayed runs write the same bytes).
             part cli --bin "$bin" --label "$label generate 96x96 timing-only, $t token(s)" -- generate --timing-only \
                 --config smollm2-135m --prompt-tokens 2 --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
+            part cli --bin "$bin" --label "$label generate 96x96 timing-only, kernel trace, $t token(s)" -- generate --timing-only \
+                --config smollm2-135m --prompt-tokens 2 --mesh 96x96 --max-tokens $t --detail kernel --region 0,0,11,11 --trace "$OUT/tmp/cli.wtrace" --json
             part cli --bin "$bin" --label "$label generate 96x96 SmolLM2, $t token(s)" -- generate --prompt "Hi there" \
                 --mesh 96x96 --max-tokens $t --detail summary --trace "$OUT/tmp/cli.wtrace" --json
             # No trace file (only totals kept): decode layers may be replayed (run replay).

@@ -94,7 +94,7 @@ extension MeshEngine {
         // A log beyond what a record may hold is dropped (the run is not kept).
         if cycles > Int64(Int32.max) || windowLog.count >= RunReplayCache.largestRecordBytes / MemoryLayout<RecordedWindow>.stride {
             logBroken = true
-            windowLog.removeAll()
+            windowLog = []
             logsRecords = false
             return
         }

@@ -189,7 +189,7 @@ public final class MeshEngine: TraceTotalsSource {
     /// to its first cycle, to give again shifted on a replay.
     var logsRecords = false
     var spanLog: [RecordedSpan] = []
-    var windowLog = RawVec<RecordedWindow>(capacity: 1)
+    var windowLog: [RecordedWindow] = []
     var logBase: Int64 = 0
     /// Per invocation, its place in the recorded program's `replayInvocations` (-1: none).
     var invocationPosition: [Int32] = []
@@ -258,7 +258,6 @@ public final class MeshEngine: TraceTotalsSource {
         deliveries.freeMemory()
         ledger.freeMemory()
         tape.free()
-        windowLog.free()
         invocationFirst.free()
         invocationLast.free()
     }

@@ -225,7 +225,7 @@ extension MeshEngine {
             logBroken = false
             logBase = base
             spanLog.removeAll(keepingCapacity: true)
-            windowLog.removeAll()
+            windowLog = []
             if invocationPosition.count < invocationFirst.count {
                 invocationPosition += [Int32](repeating: -1, count: invocationFirst.count - invocationPosition.count)
             }
@@ -256,10 +256,9 @@ extension MeshEngine {
             for inv in invs { invocationPosition[Int(inv)] = -1 }
         }
         defer {
-            // The logs are copied into the record: a big one's memory is not kept for the next.
+            // The logs move into the record (or go): none is kept for the next recording.
             spanLog.removeAll(keepingCapacity: spanLog.capacity <= 1 << 20)
-            windowLog.removeAll()
-            if windowLog.capacity > 1 << 22 { windowLog.free(); windowLog = RawVec(capacity: 1) }
+            windowLog = []
         }
         let n = geometry.coreCount
         guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries,
@@ -298,7 +297,7 @@ extension MeshEngine {
             makespan: runMakespan == .min ? RunRecord.unchanged : runMakespan - r.base,
             events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
             lanes: nil, spans: logged ? spanLog : [],
-            windows: logged && windowLog.count > 0 ? Array(UnsafeBufferPointer(start: windowLog.base, count: windowLog.count)) : [],
+            windows: logged ? windowLog : [],
             hasNumerics: tape.count > 0, lastUse: 0))
     }
 

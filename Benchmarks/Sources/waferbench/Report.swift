@@ -267,11 +267,11 @@ enum Report {
                 md.append("| \(name(b)) | \(fmt(fig(b, "seconds"))) | \(fmt(fig(c, "seconds"))) | \(fmt(fig(b, "seconds") / max(1e-9, fig(c, "seconds")), 1))× | \(megabytes(Int(fig(b, "peakRSSBytes")))) | \(megabytes(Int(fig(c, "peakRSSBytes")))) |")
             }
             func perToken(_ list: [JSONObject], _ kind: String) -> Double? {
-                guard let one = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("1 token(s)") }),
-                      let three = list.first(where: { name($0).contains(kind) && name($0).hasSuffix("3 token(s)") }) else { return nil }
+                guard let one = list.first(where: { name($0) == "generate 96x96 \(kind), 1 token(s)" }),
+                      let three = list.first(where: { name($0) == "generate 96x96 \(kind), 3 token(s)" }) else { return nil }
                 return (fig(three, "seconds") - fig(one, "seconds")) / 2
             }
-            for kind in ["timing-only", "SmolLM2", "timing, no trace file", "numerics, no trace file"] {
+            for kind in ["timing-only", "timing-only, kernel trace", "SmolLM2", "timing, no trace file", "numerics, no trace file"] {
                 if let b = perToken(base, kind), let c = perToken(now, kind) {
                     md.append("| generate 96x96 \(kind): seconds per decode token (3 tokens − 1 token, ÷ 2) | \(fmt(b)) | \(fmt(c)) | \(fmt(b / max(1e-9, c), 1))× | | |")
                 }
