@@ -99,6 +99,9 @@ final class PhaseBody: @unchecked Sendable {
     private let customOps: [@Sendable (Int, Int) -> MeshOp]
     private let customCounts: [@Sendable (Int) -> Int]
     private let works: [PhaseWork]
+    /// `works`, unretained, in memory this body owns: calling a work through its box borrows the
+    /// closure (no reference-count traffic on its context, which two replay lanes would share).
+    private let workBoxes: UnsafeMutablePointer<Unmanaged<PhaseWorkBox>>
     /// Per work, where its buffers' slots sit in `workBuffers` (start, end).
     private let workBufferRanges: UnsafeMutablePointer<(Int32, Int32)>
     private let workBuffers: UnsafeMutablePointer<Int32>
@@ -170,6 +173,8 @@ final class PhaseBody: @unchecked Sendable {
         self.customOps = customOps
         self.customCounts = customCounts
         self.works = works
+        workBoxes = .allocate(capacity: max(1, works.count))
+        workBoxes.initialize(from: works.map { Unmanaged.passRetained(PhaseWorkBox($0)) }, count: works.count)
         workBufferRanges = .allocate(capacity: max(1, bufferRanges.count))
         workBufferRanges.initialize(from: bufferRanges, count: bufferRanges.count)
         workBuffers = .allocate(capacity: max(1, bufferList.count))
@@ -184,6 +189,8 @@ final class PhaseBody: @unchecked Sendable {
         gridInts.deallocate()
         workBufferRanges.deallocate()
         workBuffers.deallocate()
+        for k in 0..<works.count { workBoxes[k].release() }
+        workBoxes.deallocate()
     }
 
     /// Ops of phase `k` on `core` (at grid offsets px, py).
@@ -299,11 +306,12 @@ final class PhaseBody: @unchecked Sendable {
         if LineWork.isCollective(work) {
             _ = LinePlan.execute(code: work, core: core, store: store, slots: collectiveSlots, chunk: 1)
         } else if work >= 0 && Int(work) < works.count {
-            switch works[Int(work)] {
-            case .core(let f): f(core, store)
-            case .grid(let f):
-                guard let (px, py) = divider.offsets(of: core) else { return }
-                f(core, py, px, store)
+            workBoxes[Int(work)]._withUnsafeGuaranteedRef { box in
+                if let f = box.core {
+                    f(core, store)
+                } else if let f = box.grid, let (px, py) = divider.offsets(of: core) {
+                    f(core, py, px, store)
+                }
             }
         }
     }
@@ -348,6 +356,19 @@ public struct GridOps: Sendable {
 
     /// The count of the core in row `i`, column `j`.
     public func count(row i: Int, column j: Int) -> Int { row[i] + column[j] + rowScale[i] * columnScale[j] }
+}
+
+/// A local phase's arithmetic, boxed (`PhaseBody.workBoxes`).
+private final class PhaseWorkBox {
+    let core: (@Sendable (Int, PayloadStore) -> Void)?
+    let grid: (@Sendable (Int, Int, Int, PayloadStore) -> Void)?
+
+    init(_ w: PhaseWork) {
+        switch w {
+        case .core(let f): core = f; grid = nil
+        case .grid(let f): core = nil; grid = f
+        }
+    }
 }
 
 /// A local phase's arithmetic.

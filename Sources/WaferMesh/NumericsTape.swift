@@ -11,7 +11,8 @@ import Synchronization
 /// whose snapshot sits in the other lane waits until that lane has passed it. Message and
 /// delivery slots are renumbered so no two uses share one (a slot reused in the recording could
 /// otherwise be overwritten by one lane while the other still reads it), and a message's
-/// payload stays in its table until the replay ends (its last copy does not take it).
+/// payload stays in its table until its last copy takes it, when all its copies are in one lane,
+/// or else until the replay ends.
 final class TapeLanes: @unchecked Sendable {
     /// One operation of a lane (16 bytes).
     struct Op {
@@ -29,6 +30,9 @@ final class TapeLanes: @unchecked Sendable {
         /// Delivery `b` gets message `a`'s payload (none when `a` < 0), once the other lane has
         /// passed its op `c` (when `c` ≥ 0).
         case copy
+        /// A copy that takes the payload: the message's last copy, when all its copies are in
+        /// one lane (no other lane reads it after).
+        case move
         /// Core `b` stores delivery `a`'s payload in buffer `c` (none when `c` < 0).
         case store
     }
@@ -46,6 +50,8 @@ final class TapeLanes: @unchecked Sendable {
     init(_ tape: [NumericsPipeline.Entry], coreCount: Int) {
         var lanes: [[Op]] = [[], []]
         var message: [Int32: (id: Int32, lane: Int, index: Int32)] = [:]
+        // Per message id: the lanes its copies are in (bits) and its last copy (lane, index).
+        var copies: [(lanes: UInt8, lane: Int, index: Int)] = []
         var delivery: [Int32: Int32] = [:]
         var messages: Int32 = 0, deliveries: Int32 = 0
         for e in tape {
@@ -57,11 +63,13 @@ final class TapeLanes: @unchecked Sendable {
                 let l = Self.lane(of: Int(e.a), coreCount: coreCount)
                 message[e.c] = (messages, l, Int32(lanes[l].count))
                 lanes[l].append(Op(kind: .snapshot, a: e.a, b: e.b, c: messages))
+                copies.append((0, 0, -1))
                 messages += 1
             case .copy, .move:
                 let l = Self.lane(of: Int(e.c), coreCount: coreCount)
                 let source = message[e.a]
                 let wait = source.map { $0.lane != l ? $0.index : -1 } ?? -1
+                if let id = source?.id { copies[Int(id)] = (copies[Int(id)].lanes | (1 << l), l, lanes[l].count) }
                 lanes[l].append(Op(kind: .copy, a: source?.id ?? -1, b: deliveries, c: wait))
                 delivery[e.b] = deliveries
                 deliveries += 1
@@ -71,6 +79,7 @@ final class TapeLanes: @unchecked Sendable {
                 lanes[l].append(Op(kind: .store, a: delivery.removeValue(forKey: e.a) ?? -1, b: e.b, c: e.c))
             }
         }
+        for c in copies where c.index >= 0 && c.lanes.nonzeroBitCount == 1 { lanes[c.lane][c.index].kind = .move }
         self.lanes = lanes
         self.messages = Int(messages)
         self.deliveries = Int(deliveries)
@@ -128,7 +137,7 @@ final class TapeReplay: @unchecked Sendable {
                 case .work: prefetch(f.b, Int(f.a), stage)
                 case .snapshot: if stage != .elements { store.prefetch(Int(f.a), f.b, stage) }
                 case .store: if f.c >= 0 && stage != .elements { store.prefetch(Int(f.b), f.c, stage) }
-                case .copy: break
+                case .copy, .move: break
                 }
             }
             for i in 0..<n {
@@ -143,12 +152,18 @@ final class TapeReplay: @unchecked Sendable {
                     execute(op.b, Int(op.a))
                 case .snapshot:
                     messages[Int(op.c)] = store[Int(op.a), op.b]
-                case .copy:
+                case .copy, .move:
                     if op.c >= 0 && seen <= Int(op.c) {
                         mine.value.store(i, ordering: .releasing)
                         seen = Self.wait(for: other, toPass: Int(op.c))
                     }
-                    deliveries[Int(op.b)] = op.a >= 0 ? messages[Int(op.a)] : []
+                    if op.a < 0 {
+                        deliveries[Int(op.b)] = []
+                    } else if op.kind == .move {
+                        swap(&deliveries[Int(op.b)], &messages[Int(op.a)])
+                    } else {
+                        deliveries[Int(op.b)] = messages[Int(op.a)]
+                    }
                 case .store:
                     if op.a >= 0 {
                         if op.c >= 0 { swap(&store[Int(op.b), op.c], &deliveries[Int(op.a)]) }

@@ -281,16 +281,20 @@ final class RunReplayTests: XCTestCase {
             E(kind: .work, a: 0, b: 5, c: 0), E(kind: .snapshot, a: 0, b: 0, c: 7), E(kind: .work, a: 3, b: 6, c: 0),
             E(kind: .copy, a: 7, b: 2, c: 1), E(kind: .move, a: 7, b: 4, c: 3), E(kind: .consume, a: 4, b: 3, c: 1),
             E(kind: .consume, a: 2, b: 1, c: -1), E(kind: .copy, a: 9, b: 2, c: 2), E(kind: .consume, a: 2, b: 2, c: 0),
+            // Message 8 stays in lane 1: its last copy takes the payload.
+            E(kind: .snapshot, a: 2, b: 0, c: 8), E(kind: .copy, a: 8, b: 5, c: 3), E(kind: .move, a: 8, b: 6, c: 3),
+            E(kind: .consume, a: 5, b: 3, c: 1), E(kind: .consume, a: 6, b: 3, c: 0),
         ]
         let lanes = TapeLanes(tape, coreCount: 4)
         XCTAssertEqual(lanes.lanes[0].map(\.kind), [.work, .snapshot, .copy, .store])
-        XCTAssertEqual(lanes.lanes[1].map(\.kind), [.work, .copy, .store, .copy, .store])
+        // Message 7's copies are in both lanes: neither takes its payload.
+        XCTAssertEqual(lanes.lanes[1].map(\.kind), [.work, .copy, .store, .copy, .store, .snapshot, .copy, .move, .store, .store])
         // Core 3's copy of message 7 (snapshot at lane 0, op 1) waits for it; core 1's does not.
         XCTAssertEqual(lanes.lanes[1][1].c, 1)
         XCTAssertEqual(lanes.lanes[0][2].c, -1)
         // A message with no snapshot (9) copies nothing; delivery slot 2, used twice, is two deliveries.
         XCTAssertEqual(lanes.lanes[1][3].a, -1)
-        XCTAssertEqual(lanes.deliveries, 3)
-        XCTAssertEqual(lanes.messages, 1)
+        XCTAssertEqual(lanes.deliveries, 5)
+        XCTAssertEqual(lanes.messages, 2)
     }
 }
