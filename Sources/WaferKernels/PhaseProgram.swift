@@ -98,10 +98,11 @@ final class PhaseBody: @unchecked Sendable {
     private let localOps: [@Sendable (Int) -> Int]
     private let customOps: [@Sendable (Int, Int) -> MeshOp]
     private let customCounts: [@Sendable (Int) -> Int]
-    private let works: [PhaseWork]
-    /// `works`, unretained, in memory this body owns: calling a work through its box borrows the
-    /// closure (no reference-count traffic on its context, which two replay lanes would share).
+    /// The local phases' arithmetic, boxed and unretained in memory this body owns: calling a
+    /// work through its box borrows the closure (no reference-count traffic on its context, which
+    /// two replay lanes would share).
     private let workBoxes: UnsafeMutablePointer<Unmanaged<PhaseWorkBox>>
+    private let workCount: Int
     /// Per work, where its buffers' slots sit in `workBuffers` (start, end).
     private let workBufferRanges: UnsafeMutablePointer<(Int32, Int32)>
     private let workBuffers: UnsafeMutablePointer<Int32>
@@ -172,7 +173,7 @@ final class PhaseBody: @unchecked Sendable {
         self.localOps = localOps
         self.customOps = customOps
         self.customCounts = customCounts
-        self.works = works
+        workCount = works.count
         workBoxes = .allocate(capacity: max(1, works.count))
         workBoxes.initialize(from: works.map { Unmanaged.passRetained(PhaseWorkBox($0)) }, count: works.count)
         workBufferRanges = .allocate(capacity: max(1, bufferRanges.count))
@@ -189,7 +190,7 @@ final class PhaseBody: @unchecked Sendable {
         gridInts.deallocate()
         workBufferRanges.deallocate()
         workBuffers.deallocate()
-        for k in 0..<works.count { workBoxes[k].release() }
+        for k in 0..<workCount { workBoxes[k].release() }
         workBoxes.deallocate()
     }
 
@@ -305,7 +306,7 @@ final class PhaseBody: @unchecked Sendable {
     func execute(work: Int32, core: Int, store: PayloadStore) {
         if LineWork.isCollective(work) {
             _ = LinePlan.execute(code: work, core: core, store: store, slots: collectiveSlots, chunk: 1)
-        } else if work >= 0 && Int(work) < works.count {
+        } else if work >= 0 && Int(work) < workCount {
             workBoxes[Int(work)]._withUnsafeGuaranteedRef { box in
                 if let f = box.core {
                     f(core, store)
@@ -320,7 +321,7 @@ final class PhaseBody: @unchecked Sendable {
     /// `.grid` phase's `buffers`, nothing for other works.
     func prefetchSlots(work: Int32) -> [Int32] {
         if LineWork.isCollective(work) { return [collectiveSlots.acc, collectiveSlots.incoming] }
-        guard work >= 0 && Int(work) < works.count else { return [] }
+        guard work >= 0 && Int(work) < workCount else { return [] }
         let (start, end) = workBufferRanges[Int(work)]
         return (start..<end).map { workBuffers[Int($0)] }
     }
@@ -329,7 +330,7 @@ final class PhaseBody: @unchecked Sendable {
         if LineWork.isCollective(work) {
             store.prefetch(core, collectiveSlots.acc, stage)
             store.prefetch(core, collectiveSlots.incoming, stage)
-        } else if work >= 0 && Int(work) < works.count {
+        } else if work >= 0 && Int(work) < workCount {
             let (start, end) = workBufferRanges[Int(work)]
             var k = start
             while k < end {

@@ -154,6 +154,7 @@ extension MeshEngine {
 
             case .begin(let inv):
                 cs.pointee.invocationStart = t
+                if logsRecords { begunInRun[c] = true }
                 invocationFirst[Int(inv)] = min(invocationFirst[Int(inv)], t)
                 cs.pointee.pc += 1
 
@@ -277,9 +278,9 @@ extension MeshEngine {
     /// with kept records get here).
     @inline(never) private func logSpan(core c: Int, invocation inv: Int32, start: Int64, end: Int64) {
         let k = Int(inv) < invocationPosition.count ? invocationPosition[Int(inv)] : -1
-        // An invocation the program does not list, or one begun before the run (its start would
-        // not move with the run's).
-        if k < 0 || start < logBase { logBroken = true; return }
+        // An invocation the program does not list, or a span begun before the run (its start
+        // would not move with the run's).
+        if k < 0 || !begunInRun[c] { logBroken = true; return }
         spanLog.append(RecordedSpan(core: Int32(c), position: k, start: start - logBase, end: end - logBase))
     }
 }

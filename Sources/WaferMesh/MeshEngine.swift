@@ -193,6 +193,9 @@ public final class MeshEngine: TraceTotalsSource {
     var logBase: Int64 = 0
     /// Per invocation, its place in the recorded program's `replayInvocations` (-1: none).
     var invocationPosition: [Int32] = []
+    /// Per core, whether it began an invocation in the run being logged (a span it ends starts
+    /// in the run only then).
+    var begunInRun: [Bool] = []
     /// The log could not say what the run gave the recorder (a span of an invocation the program
     /// does not list, a window add beyond 32 bits): the run is not kept.
     var logBroken = false

@@ -230,6 +230,7 @@ extension MeshEngine {
                 invocationPosition += [Int32](repeating: -1, count: invocationFirst.count - invocationPosition.count)
             }
             for (k, inv) in invs.enumerated() { invocationPosition[Int(inv)] = Int32(k) }
+            begunInRun = [Bool](repeating: false, count: geometry.coreCount)
         }
         return r
     }

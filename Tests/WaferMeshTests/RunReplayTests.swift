@@ -26,6 +26,8 @@ final class RunReplayTests: XCTestCase {
         var hints: PrefetchHints?
         /// An invocation every core begins last and leaves open (the next run ends it).
         var trailing: Int32?
+        /// Every core first ends `trailing` (begun by the run before).
+        var endsTrailingFirst = false
 
         /// Declares the routes, along rows (colour 0) and columns (colour 1), once: a run with new
         /// routes is not replayed.
@@ -67,7 +69,8 @@ final class RunReplayTests: XCTestCase {
         var executesPerCore: Bool { true }
 
         func op(core: Int, pc: Int) -> MeshOp? {
-            var ops: [MeshOp] = [.begin(invocation: invocations[0])]
+            var ops: [MeshOp] = endsTrailingFirst ? [.end(invocation: trailing!)] : []
+            ops.append(.begin(invocation: invocations[0]))
             if allocates { ops.append(.alloc(label: label, bytes: 64)) }
             for r in 0..<rounds {
                 ops.append(.compute(macs: 20 + 7 * (core % 5), label: label, work: Int32(r)))
@@ -140,7 +143,8 @@ final class RunReplayTests: XCTestCase {
     func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
                   keyed: Bool = true, allocates: Bool = false, threadsFromRun4: Int? = nil,
                   prefetches: Bool = true, hints: PrefetchHints? = nil,
-                  detail: TraceDetail = .summary, path: String? = nil, trailing: Bool = false) throws -> (Outcome, EngineStats) {
+                  detail: TraceDetail = .summary, path: String? = nil, trailing: Bool = false,
+                  endsTrailingFirst: Bool = false) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
         let rec = try TraceRecorder(spec: spec, detail: detail, path: path, keepsRecords: keepsRecords)
         let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil)
@@ -148,7 +152,7 @@ final class RunReplayTests: XCTestCase {
         e.numericsThreads = threads
         e.prefetchesReplays = prefetches
         let routes = try RowExchange.routes(e)
-        let open = trailing ? e.invocation(name: "open", params: [:]) : nil
+        let open = trailing || endsTrailingFirst ? e.invocation(name: "open", params: [:]) : nil
         for run in 0..<8 {
             // The host waits for the mesh between runs (so they start alike), except before run 5.
             if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
@@ -157,6 +161,7 @@ final class RunReplayTests: XCTestCase {
             var program = try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates)
             program.hints = hints
             program.trailing = open
+            program.endsTrailingFirst = endsTrailingFirst
             try e.run(program)
         }
         if let open { try e.run(Closer(inv: open)) }
@@ -235,6 +240,18 @@ final class RunReplayTests: XCTestCase {
         store.withMutableBuffer(1, 1, count: 5000, zeroed: false) { b in
             XCTAssertEqual(b[4999], 4999)
         }
+    }
+
+    /// A run that ends a kernel span begun before it (a core's first op ends the invocation the
+    /// run before left open) is not recorded with a trace: the span's start would not move with
+    /// the run. Without kept records (no spans) it is.
+    func testRunsEndingSpansBegunBeforeThemAreNotRecordedWithATrace() throws {
+        let (simulated, _) = try simulate(replays: false, keepsRecords: true, detail: .kernel, endsTrailingFirst: true)
+        let (replayed, stats) = try simulate(replays: true, keepsRecords: true, detail: .kernel, endsTrailingFirst: true)
+        XCTAssertEqual(stats.replayedRuns, 0)
+        XCTAssertEqual(replayed, simulated)
+        let (_, untraced) = try simulate(replays: true, endsTrailingFirst: true)
+        XCTAssertEqual(untraced.replayedRuns, 4)
     }
 
     /// Runs with per-event records kept (`full` detail), allocations or no key are always simulated.
