@@ -317,27 +317,31 @@ final class PhaseBody: @unchecked Sendable {
         }
     }
 
-    /// The slots `prefetch` hints for `work`: a collective's accumulator and incoming slots, a
-    /// `.grid` phase's `buffers`, nothing for other works.
-    func prefetchSlots(work: Int32) -> [Int32] {
-        if LineWork.isCollective(work) { return [collectiveSlots.acc, collectiveSlots.incoming] }
-        guard work >= 0 && Int(work) < workCount else { return [] }
-        let (start, end) = workBufferRanges[Int(work)]
-        return (start..<end).map { workBuffers[Int($0)] }
-    }
-
-    func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {
+    /// Calls `body` with each slot `prefetch` hints for `work`: a collective's accumulator and
+    /// incoming slots, a `.grid` phase's `buffers`, nothing for other works.
+    @inline(__always) private func forEachPrefetchSlot(work: Int32, _ body: (Int32) -> Void) {
         if LineWork.isCollective(work) {
-            store.prefetch(core, collectiveSlots.acc, stage)
-            store.prefetch(core, collectiveSlots.incoming, stage)
+            body(collectiveSlots.acc)
+            body(collectiveSlots.incoming)
         } else if work >= 0 && Int(work) < workCount {
             let (start, end) = workBufferRanges[Int(work)]
             var k = start
             while k < end {
-                store.prefetch(core, workBuffers[Int(k)], stage)
+                body(workBuffers[Int(k)])
                 k &+= 1
             }
         }
+    }
+
+    /// The slots `prefetch` hints for `work` (for tests).
+    func prefetchSlots(work: Int32) -> [Int32] {
+        var slots: [Int32] = []
+        forEachPrefetchSlot(work: work) { slots.append($0) }
+        return slots
+    }
+
+    func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {
+        forEachPrefetchSlot(work: work) { store.prefetch(core, $0, stage) }
     }
 }
 

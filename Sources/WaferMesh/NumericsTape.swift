@@ -123,12 +123,11 @@ final class TapeReplay: @unchecked Sendable {
 
     /// Replays lane `l` (0 or 1); the other lane runs on another thread at the same time.
     ///
-    /// Prefetches as the one-thread replay does (`MeshEngine.tapePrefetch`).
+    /// Prefetches as the one-thread replay does (`MeshEngine.prefetchAhead`).
     func run(lane l: Int) {
         let mine = l == 0 ? progress.0 : progress.1
         let other = l == 0 ? progress.1 : progress.0
         var seen = 0
-        let distance = MeshEngine.tapePrefetch
         let prefetches = prefetch != nil, prefetch = self.prefetch ?? { _, _, _ in }
         tape.lanes[l].withUnsafeBufferPointer { ops in
             let n = ops.count
@@ -141,11 +140,7 @@ final class TapeReplay: @unchecked Sendable {
                 }
             }
             for i in 0..<n {
-                if prefetches {
-                    if i &+ distance.reference < n { ahead(ops[i &+ distance.reference], .reference) }
-                    if i &+ distance.header < n { ahead(ops[i &+ distance.header], .header) }
-                    if i &+ distance.elements < n { ahead(ops[i &+ distance.elements], .elements) }
-                }
+                if prefetches { MeshEngine.prefetchAhead(of: i, count: n) { ahead(ops[$0], $1) } }
                 let op = ops[i]
                 switch op.kind {
                 case .work:

@@ -400,11 +400,7 @@ extension MeshEngine {
             }
             let prefetches = prefetchesReplays
             for k in 0..<n {
-                if prefetches {
-                    if k &+ Self.tapePrefetch.reference < n { ahead(t[k &+ Self.tapePrefetch.reference], .reference) }
-                    if k &+ Self.tapePrefetch.header < n { ahead(t[k &+ Self.tapePrefetch.header], .header) }
-                    if k &+ Self.tapePrefetch.elements < n { ahead(t[k &+ Self.tapePrefetch.elements], .elements) }
-                }
+                if prefetches { Self.prefetchAhead(of: k, count: n) { ahead(t[$0], $1) } }
                 let e = t[k]
                 switch e.kind {
                 case .start, .call: break
@@ -425,4 +421,11 @@ extension MeshEngine {
     /// Chosen on SmolLM2's decode on 96² (one 96² layer's tape is 760 k entries, ~40 ns each):
     /// 16-10-5, 24-16-8 and 32-16-6 did about the same, 64-40-16 and more bought less.
     static let tapePrefetch = (reference: 24, header: 16, elements: 8)
+
+    /// Calls `body(entry, stage)` for the entries `tapePrefetch` ahead of entry `k` of `n`.
+    @inline(__always) static func prefetchAhead(of k: Int, count n: Int, _ body: (Int, PrefetchStage) -> Void) {
+        if k &+ tapePrefetch.reference < n { body(k &+ tapePrefetch.reference, .reference) }
+        if k &+ tapePrefetch.header < n { body(k &+ tapePrefetch.header, .header) }
+        if k &+ tapePrefetch.elements < n { body(k &+ tapePrefetch.elements, .elements) }
+    }
 }
