@@ -205,6 +205,8 @@ public struct ResidentGEMM: MeshProgram {
     let hasProduct: Bool
     let cursor: StepCursor
     let divider: GridDivider
+    /// The caller's part of the replay key (`replayable(key:)`); nil: always simulated.
+    private(set) var callerKey: AnyHashable?
     static let keepWork = Int32(1), productWorkBase = Int32(16)
 
     /// One use of declared routes.
@@ -408,6 +410,45 @@ public struct ResidentGEMM: MeshProgram {
     }
 
     public var executesPerCore: Bool { true }
+
+    // MARK: - Replay
+
+    /// What a use's ops depend on besides its operand slots and kernel mark.
+    struct ReplayKey: Hashable {
+        let caller: AnyHashable
+        let routes: ObjectIdentifier
+        let side: Int
+        let macs: Int, aElements: Int, bElements: Int, cElements: Int
+        let labels: [Int32]
+        let reduceSlots: [Int32]
+        let numerics: Bool
+    }
+
+    /// The use, marked as replayable under `key` (`MeshProgram.replayKey`): the caller promises
+    /// that its `product` does the same work on every use it marks with an equal key, on the
+    /// operand slots it is given. The kernel adds what its ops depend on (routes, tiles, labels,
+    /// the ReduceAdd's buffers, whether it carries numbers); A, B and C may be other slots on
+    /// another use (they are its `replayBuffers`): the prefill's layers multiply by their own
+    /// weights and caches with one record.
+    public func replayable(key: AnyHashable) -> ResidentGEMM {
+        var g = self
+        g.callerKey = key
+        return g
+    }
+
+    public var replayKey: AnyHashable? {
+        guard let callerKey else { return nil }
+        let own = [slots.a, slots.b, slots.c], reduce = [slots.acc, slots.incoming, slots.staging]
+        // The operand slots must be told apart from each other and from the fixed ones.
+        guard Set(own + reduce).count == 6 else { return nil }
+        return AnyHashable(ReplayKey(caller: callerKey, routes: ObjectIdentifier(routes), side: side, macs: tiles.macs,
+                                     aElements: tiles.aElements, bElements: tiles.bElements, cElements: tiles.cElements,
+                                     labels: [label, keepLabel, spareLabels.a, spareLabels.b, reduceLabel], reduceSlots: reduce,
+                                     numerics: hasProduct))
+    }
+
+    public var replayInvocations: [Int32] { [invocation] }
+    public var replayBuffers: [Int32] { [slots.a, slots.b, slots.c] }
 
     public func execute(work: Int32, core: Int, store: PayloadStore) {
         if LineWork.isCollective(work) {

@@ -4,6 +4,17 @@ import WaferModel
 
 /// The routes the MeshGEMM prefill declares once per decoder: both resident-GEMM forms and the
 /// column and row multicasts that move norm weights and the last token's hidden state.
+/// What a prefill's layer runs depend on but their layer (`PrefillProgramBuilder.replayKey`):
+/// the routes and decode builder (both live as long as the decoder), the grid, and the tokens
+/// each row holds.
+struct PrefillKey: Hashable {
+    let routes: ObjectIdentifier
+    let builder: ObjectIdentifier
+    let grid: KernelGrid
+    let counts: [Int]
+    let numerics: Bool
+}
+
 final class PrefillRoutes: @unchecked Sendable {
     let meshgemm: ResidentGEMM.Routes
     let gemmt: ResidentGEMM.Routes
@@ -114,8 +125,12 @@ extension MeshDecoder {
         ]))
         try engine.run(normCopy(routes: routes, grid: grid, plan: plan, label: labels["prefill norm copy"]!,
                                 mark: engine.invocation(name: "norm weights to columns", params: common.merging(["kernel": "broadcast"]) { a, _ in a })))
+        // Layers differ in their weights and cache slots only: a run that starts as one of an
+        // earlier layer did is replayed (layers start alike every other layer).
+        let key = PrefillKey(routes: ObjectIdentifier(routes), builder: ObjectIdentifier(stage.builder.identity), grid: grid,
+                             counts: plan.counts, numerics: numerics)
         let builder = PrefillProgramBuilder(plan: plan, grid: grid, xPlan: stage.builder.xPlan, meshRoutes: routes.meshgemm,
-                                            gemmtRoutes: routes.gemmt, labels: labels, numerics: numerics)
+                                            gemmtRoutes: routes.gemmt, labels: labels, numerics: numerics, replayKey: key)
         let layersStart = engine.makespanCycles
         for l in stage.layers where simulates(l) {
             let layerParams = common.merging(["layer": "\(l)"]) { a, _ in a }

@@ -57,6 +57,9 @@ struct PrefillProgramBuilder {
     let gemmtRoutes: ResidentGEMM.Routes
     let labels: [String: Int32]
     let numerics: Bool
+    /// What every layer's runs depend on but their weights and cache slots (the plan, routes and
+    /// grid); nil: they are always simulated. Each run is replayable under this and its part.
+    let replayKey: AnyHashable?
 
     /// One run on the engine: SPMD phases or a resident GEMM.
     enum Run {
@@ -85,8 +88,11 @@ struct PrefillProgramBuilder {
         return .local(label: labels[name] ?? -1, ops: opsFn, work: workFn)
     }
 
-    private func phases(_ list: [PhaseProgram.Phase]) -> Run {
-        .phases(PhaseProgram(grid: grid, collectiveSlots: collectiveSlots, phases: list))
+    /// Part `part` of a layer (its place among the layer's runs), marked `inv`.
+    private func phases(_ part: Int, _ inv: Int32, _ list: [PhaseProgram.Phase]) -> Run {
+        let p = PhaseProgram(grid: grid, collectiveSlots: collectiveSlots, phases: list)
+        guard let replayKey else { return .phases(p) }
+        return .phases(p.replayable(key: [replayKey, AnyHashable(part)], invocations: [inv]))
     }
 
     /// RMSNorm of the residual rows: Σx² per token, allreduce along X, scale by the norm weights
@@ -132,14 +138,16 @@ struct PrefillProgramBuilder {
         func gemm(_ routes: ResidentGEMM.Routes, a: Int32, b: Int32, c: Int32, tiles: ResidentGEMM.Tiles, inv: Int32,
                   label: String, product: @escaping ResidentGEMM.Product) -> Run {
             let slots = ResidentGEMM.Slots(a: a, b: b, c: c, acc: DecodeSlot.acc, incoming: DecodeSlot.incoming, staging: DecodeSlot.staging)
-            return .gemm(ResidentGEMM(routes: routes, engine: engine, slots: slots, tiles: tiles, invocation: inv, label: label,
-                                      product: numerics ? product : nil))
+            let g = ResidentGEMM(routes: routes, engine: engine, slots: slots, tiles: tiles, invocation: inv, label: label,
+                                 product: numerics ? product : nil)
+            guard let replayKey else { return .gemm(g) }
+            return .gemm(g.replayable(key: [replayKey, AnyHashable(runs.count)]))
         }
         let qkvWidth: @Sendable (Int) -> Int = { j in plan.qLen(j) + 2 * plan.kvLen(j) }
 
         // Attention RMSNorm, then QKV = h · Wqkv (MeshGEMM; Wqkv is B, resident).
         let norm1 = mark("rmsnorm", ["kernel": "rmsnorm"])
-        runs.append(phases([.begin(norm1)] + rmsNorm(layer: l, normOffset: 0, addOut: false, outWidth: qkvWidth) + [.end(norm1)]))
+        runs.append(phases(runs.count, norm1, [.begin(norm1)] + rmsNorm(layer: l, normOffset: 0, addOut: false, outWidth: qkvWidth) + [.end(norm1)]))
         let wideQKV = plan.qMax + 2 * plan.kvMax
         runs.append(gemm(meshRoutes, a: DecodeSlot.normed, b: DecodeSlot.wqkv(l), c: DecodeSlot.out,
                          tiles: .init(macs: m * plan.dMax * wideQKV, aElements: m * plan.dMax, bElements: plan.dMax * wideQKV, cElements: m * wideQKV),
@@ -153,7 +161,7 @@ struct PrefillProgramBuilder {
 
         // RoPE on q and k of every token; K and V become this row's cache entries (decode's layout).
         let rope = mark("rope + kv write", ["kernel": "elementwise"])
-        runs.append(phases([.begin(rope), local("prefill rope + kv write", { i, j in 2 * plan.counts[i] * (plan.qLen(j) + plan.kvLen(j)) }) { c, i, j, s in
+        runs.append(phases(runs.count, rope, [.begin(rope), local("prefill rope + kv write", { i, j in 2 * plan.counts[i] * (plan.qLen(j) + plan.kvLen(j)) }) { c, i, j, s in
             let rows = plan.counts[i], qn = plan.qLen(j), e = plan.kvLen(j), w = qn + 2 * e
             let kvr = layout.kvRange[j]
             var out = s[c, DecodeSlot.out]
@@ -206,7 +214,7 @@ struct PrefillProgramBuilder {
         // Causal softmax along each query row: max and sum are allreduces along X.
         let soft = mark("softmax", ["kernel": "softmax"])
         let perRow = plan.counts.map { max(1, $0 * heads) }
-        runs.append(phases([
+        runs.append(phases(runs.count, soft, [
             .begin(soft),
             local("prefill softmax max", { i, j in plan.counts[i] * heads * plan.counts[j] }) { c, i, j, s in
                 let rows = plan.counts[i], keys = plan.counts[j]
@@ -293,7 +301,7 @@ struct PrefillProgramBuilder {
         // Residual, FFN RMSNorm, gate|up (MeshGEMM), SwiGLU, down (GEMM-T), residual.
         let gateWidth: @Sendable (Int) -> Int = { j in 2 * plan.fLen(j) }
         let norm2 = mark("residual + rmsnorm", ["kernel": "rmsnorm"])
-        runs.append(phases([.begin(norm2)] + rmsNorm(layer: l, normOffset: 1, addOut: true, outWidth: gateWidth) + [.end(norm2)]))
+        runs.append(phases(runs.count, norm2, [.begin(norm2)] + rmsNorm(layer: l, normOffset: 1, addOut: true, outWidth: gateWidth) + [.end(norm2)]))
         runs.append(gemm(meshRoutes, a: DecodeSlot.normed, b: DecodeSlot.wgu(l), c: DecodeSlot.out,
                          tiles: .init(macs: m * plan.dMax * 2 * plan.fMax, aElements: m * plan.dMax, bElements: plan.dMax * 2 * plan.fMax, cElements: m * 2 * plan.fMax),
                          inv: gemmMark("gate|up", "meshgemm", k: d, n: 2 * f), label: "prefill gate|up tile gemm") { c, _, s in
@@ -304,7 +312,7 @@ struct PrefillProgramBuilder {
                                     m: rows, k: s[c, DecodeSlot.wgu(l)].count / n, n: n)
         })
         let swiglu = mark("swiglu", ["kernel": "elementwise"])
-        runs.append(phases([.begin(swiglu), local("prefill swiglu", { i, j in 2 * plan.counts[i] * plan.fLen(j) }) { c, i, j, s in
+        runs.append(phases(runs.count, swiglu, [.begin(swiglu), local("prefill swiglu", { i, j in 2 * plan.counts[i] * plan.fLen(j) }) { c, i, j, s in
             let rows = plan.counts[i], fl = plan.fLen(j), gu = s[c, DecodeSlot.out]
             var act = [Float](repeating: 0, count: rows * fl)
             for t in 0..<rows { for x in 0..<fl { act[t * fl + x] = ReferenceModel.silu(gu[t * 2 * fl + x]) * gu[t * 2 * fl + fl + x] } }
@@ -320,7 +328,7 @@ struct PrefillProgramBuilder {
             s[c, DecodeSlot.acc] = part
         })
         let residual = mark("residual", ["kernel": "elementwise"])
-        runs.append(phases([.begin(residual), local("prefill residual", { i, j in plan.counts[i] * plan.dLen(j) }) { c, _, _, s in
+        runs.append(phases(runs.count, residual, [.begin(residual), local("prefill residual", { i, j in plan.counts[i] * plan.dLen(j) }) { c, _, _, s in
             TileMath.add(&s[c, DecodeSlot.hidden], s[c, DecodeSlot.out])
         }, .end(residual)]))
         return runs

@@ -133,19 +133,19 @@ extension MeshEngine {
             case .alloc(let label, let bytes):
                 if ahead && (bytes < 0 || Int(cs.pointee.sramNow) + bytes > sramLimit) { reschedule(c, at: t); return }
                 guard bytes >= 0 else { throw MeshError.badProgram("negative allocation at core \(c)") }
-                sramOps &+= 1
                 cs.pointee.ledger = ledger.push(head: cs.pointee.ledger, label: label, bytes: bytes)
+                if recordsPeaks { watchPush(cs.pointee.ledger) }
                 cs.pointee.sramNow += Int32(clamping: bytes)
                 if cs.pointee.sramNow > cs.pointee.sramPeak { cs.pointee.sramPeak = cs.pointee.sramNow }
                 if Int(cs.pointee.sramNow) > sramLimit { try memoryViolation(core: c) }
                 cs.pointee.pc += 1
 
             case .free(let label):
-                guard let b = ledger.pop(head: &cs.pointee.ledger, label: label) else {
+                guard let (b, entry) = ledger.pop(head: &cs.pointee.ledger, label: label) else {
                     if ahead { reschedule(c, at: t); return }
                     throw MeshError.badProgram("core \(c) frees '\(recorder.labelName(label))', which it never allocated")
                 }
-                sramOps &+= 1
+                if recordsPeaks { watchPop(entry) }
                 cs.pointee.sramNow -= Int32(b)
                 cs.pointee.pc += 1
 

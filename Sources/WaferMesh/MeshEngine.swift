@@ -178,8 +178,13 @@ public final class MeshEngine: TraceTotalsSource {
     /// A hint: results are the same either way. Default: true (benchmarks measure both).
     public var prefetchesReplays = true
     var replayCache = RunReplayCache()
-    /// Allocations and frees so far (a recorded run must make none).
-    var sramOps = 0
+    /// While a run is recorded: which ledger entries it allocated and has not freed (by entry),
+    /// how many, whether it allocated at all, and whether it freed an allocation made before it
+    /// (then it is not kept: a replay could not redo that on another ledger).
+    var runAllocations: [Bool] = []
+    var runLiveAllocations = 0
+    var runAllocates = false
+    var runFreesEarlier = false
     /// While a run is recorded: the link queue peaks it reaches, and its numerics.
     var recordsPeaks = false
     var peakLog: [(Int32, Int32)] = []
@@ -337,11 +342,16 @@ public final class MeshEngine: TraceTotalsSource {
         var recordable: (key: AnyHashable, state: [Int64], hash: UInt64)?
         if let key = replayKey(of: program), let (state, hash) = canonicalStart(base: base) {
             if let i = replayCache.find(key: key, routeCount: routes.count, invocations: program.replayInvocations.count,
-                                        twoThreads: numericsThreads > 1, hash: hash, start: state) {
-                replay(record: i, program, base: base)
-                return
+                                        buffers: program.replayBuffers.count, twoThreads: numericsThreads > 1, hash: hash, start: state) {
+                // A record whose allocations would not fit on top of what the cores hold now is
+                // simulated (and its violation found), not replayed, nor recorded again.
+                if fitsSRAM(replayCache.records[i]) {
+                    replay(record: i, program, base: base)
+                    return
+                }
+            } else if store == nil || replayCache.keepsTapes(for: key) {
+                recordable = (key, state, hash)
             }
-            recordable = (key, state, hash)
         }
         if let store, program.executesPerCore && numericsThreads > 1 {
             if pipeline == nil { pipeline = NumericsPipeline() }

@@ -45,8 +45,8 @@ public protocol MeshProgram {
     /// A promise that lets the engine replay this run from an earlier one instead of simulating
     /// it (see `MeshEngine.replaysRuns`): every program with an equal key issues, on every core,
     /// the same ops field for field, except the invocation ids of `begin` and `end`, which sit
-    /// at the same places of `replayInvocations` (every id the ops mark, each once), and the
-    /// arithmetic of compute works (same work ids, which `execute` may map to other numbers). A
+    /// at the same places of `replayInvocations` (every id the ops mark, each once), the buffers
+    /// of sends and receives listed in `replayBuffers`, and the arithmetic of compute works (same work ids, which `execute` may map to other numbers). A
     /// replay on two host threads runs `execute` for two cores at once, so with a key it must
     /// keep to each core's own buffers and immutable data (as `executesPerCore` says). Keys are
     /// compared within one engine: they must tell apart programs made with different routes or
@@ -54,6 +54,12 @@ public protocol MeshProgram {
     var replayKey: AnyHashable? { get }
     /// The kernel invocations the program marks, in an order fixed by its `replayKey`.
     var replayInvocations: [Int32] { get }
+    /// The payload slots that may differ between programs with an equal `replayKey` (a layer's
+    /// weights, say), in an order fixed by the key: ops of such programs may name other buffers
+    /// in `send` and `recv` only at the same places of this list, and a replay of their numerics
+    /// renames the recorded program's slots to these. Distinct; every other slot the ops name is
+    /// the same in every such program and in none of their lists. Default: none.
+    var replayBuffers: [Int32] { get }
     /// A hint that `execute(work:core:store:)` will run soon (a replay knows its works ahead):
     /// prefetch `stage` of the buffers it will touch (`PayloadStore.prefetch`); the stages come
     /// in order, some works apart. Must change nothing. Default: nothing.
@@ -65,5 +71,6 @@ extension MeshProgram {
     public var executesPerCore: Bool { false }
     public var replayKey: AnyHashable? { nil }
     public var replayInvocations: [Int32] { [] }
+    public var replayBuffers: [Int32] { [] }
     public func prefetch(work: Int32, core: Int, store: PayloadStore, stage: PrefetchStage) {}
 }

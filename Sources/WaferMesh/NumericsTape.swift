@@ -92,6 +92,7 @@ final class TapeLanes: @unchecked Sendable {
 final class TapeReplay: @unchecked Sendable {
     private let tape: TapeLanes
     private let store: PayloadStore
+    private let slots: SlotMap
     private let execute: (Int32, Int) -> Void
     /// `MeshProgram.prefetch(work:core:store:stage:)`, or nil: no prefetching.
     private let prefetch: ((Int32, Int, PrefetchStage) -> Void)?
@@ -102,10 +103,12 @@ final class TapeReplay: @unchecked Sendable {
     /// Ops each lane publishes its progress after (and before it waits).
     static let publishEvery = 128
 
-    init(_ tape: TapeLanes, store: PayloadStore, execute: @escaping (Int32, Int) -> Void,
+    /// - Parameter slots: the recorded run's buffers renamed to the replaying program's.
+    init(_ tape: TapeLanes, store: PayloadStore, slots: SlotMap = SlotMap(from: [], to: []), execute: @escaping (Int32, Int) -> Void,
          prefetch: ((Int32, Int, PrefetchStage) -> Void)?) {
         self.tape = tape
         self.store = store
+        self.slots = slots
         self.execute = execute
         self.prefetch = prefetch
         messages = .allocate(capacity: max(1, tape.messages))
@@ -129,13 +132,14 @@ final class TapeReplay: @unchecked Sendable {
         let other = l == 0 ? progress.1 : progress.0
         var seen = 0
         let prefetches = prefetch != nil, prefetch = self.prefetch ?? { _, _, _ in }
+        let slots = self.slots
         tape.lanes[l].withUnsafeBufferPointer { ops in
             let n = ops.count
             @inline(__always) func ahead(_ f: TapeLanes.Op, _ stage: PrefetchStage) {
                 switch f.kind {
                 case .work: prefetch(f.b, Int(f.a), stage)
-                case .snapshot: if stage != .elements { store.prefetch(Int(f.a), f.b, stage) }
-                case .store: if f.c >= 0 && stage != .elements { store.prefetch(Int(f.b), f.c, stage) }
+                case .snapshot: if stage != .elements { store.prefetch(Int(f.a), slots[f.b], stage) }
+                case .store: if f.c >= 0 && stage != .elements { store.prefetch(Int(f.b), slots[f.c], stage) }
                 case .copy, .move: break
                 }
             }
@@ -146,7 +150,7 @@ final class TapeReplay: @unchecked Sendable {
                 case .work:
                     execute(op.b, Int(op.a))
                 case .snapshot:
-                    messages[Int(op.c)] = store[Int(op.a), op.b]
+                    messages[Int(op.c)] = store[Int(op.a), slots[op.b]]
                 case .copy, .move:
                     if op.c >= 0 && seen <= Int(op.c) {
                         mine.value.store(i, ordering: .releasing)
@@ -161,7 +165,7 @@ final class TapeReplay: @unchecked Sendable {
                     }
                 case .store:
                     if op.a >= 0 {
-                        if op.c >= 0 { swap(&store[Int(op.b), op.c], &deliveries[Int(op.a)]) }
+                        if op.c >= 0 { swap(&store[Int(op.b), slots[op.c]], &deliveries[Int(op.a)]) }
                         deliveries[Int(op.a)] = []
                     }
                 }

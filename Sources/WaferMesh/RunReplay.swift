@@ -13,8 +13,12 @@ import WaferTrace
 /// claims, link and core totals, kernel marks, and (with numerics) the same sequence of works,
 /// snapshots, copies and stores, which is replayed on the new program's arithmetic.
 ///
-/// Only runs that change nothing else are recorded: no SRAM allocation or free, no violation,
-/// no mail left in a mailbox at either end, no per-event records kept (`full` detail). With a
+/// Only runs that change nothing else are recorded: no violation, no mail left in a mailbox at
+/// either end, no per-event records kept (`full` detail), and SRAM allocated in the run freed in
+/// it, with nothing allocated before it freed (so every core's ledger and SRAM use end as they
+/// began; the record keeps how far each core's use rose, and a replay needs that much room on
+/// every core, else the run is simulated and its violation found). A run's ops never read the
+/// ledger otherwise: a free finds the run's own allocation first, whatever lies below it. With a
 /// recorder that keeps records at `kernel` or `summary` detail, what the run gave it beyond
 /// totals is logged too: its kernel spans and link-window adds, given again shifted.
 struct RunRecord {
@@ -53,7 +57,15 @@ struct RunRecord {
     let spans: [RecordedSpan]
     let windows: [RecordedWindow]
     let hasNumerics: Bool
+    /// Per core, the most SRAM the run held above what the core held when it started (empty: the
+    /// run allocated nothing).
+    let sramRise: [Int32]
+    /// The recorded program's `replayBuffers`: a replay renames the tape's slots from them to its
+    /// program's (`SlotMap`).
+    let buffers: [Int32]
     var lastUse: Int
+    /// How often it was replayed.
+    var replays = 0
 
     static let unchanged = Int64.min
 
@@ -62,6 +74,7 @@ struct RunRecord {
             + linkFree.count * 16 + peaks.count * 8 + totals.bytes + marks.count * 8
             + tape.count * MemoryLayout<NumericsPipeline.Entry>.stride + (lanes?.bytes ?? 0)
             + spans.count * MemoryLayout<RecordedSpan>.stride + windows.count * MemoryLayout<RecordedWindow>.stride
+            + (sramRise.count + buffers.count) * 4
     }
 }
 
@@ -100,7 +113,6 @@ struct RunRecording {
     let marks: [Int64]
     let events: Int64
     let hopCount: Int64
-    let sramOps: Int
     let violations: Int
     let carries: Int
 }
@@ -111,24 +123,39 @@ struct RunReplayCache {
     var bytes = 0
     var clock = 0
 
-    /// At most four records are kept (a run of decode steps replays only its latest: each step's
-    /// KV rows make a new key, so older records would only hold memory), within 96 MB or two of
-    /// the largest recorded (a big mesh's records are big: ~200 B a core, plus its numerics
-    /// tape); none is kept beyond 512 MB.
-    static let maxRecords = 4
+    /// At most 32 records are kept (a MeshGEMM prefill's layers start alike every other layer:
+    /// 24 runs recur), within 96 MB or two of the largest recorded (a big mesh's records are big:
+    /// ~200 B a core, plus its numerics tape; a run of decode steps replays only its latest, as
+    /// each step's KV rows make a new key, and the budget pushes the older out); none is kept
+    /// beyond 512 MB.
+    static let maxRecords = 32
     static let baseBudgetBytes = 96 << 20
     static let largestRecordBytes = 512 << 20
     var budgetBytes = Self.baseBudgetBytes
+    /// Per family of keys (the type of the key's value: one per kind of program), records with
+    /// numerics the budget pushed out unreplayed, in a row.
+    var wastedTapes: [ObjectIdentifier: Int] = [:]
+    /// Whether runs with numerics under `key` are still recorded: not once `maxWastedTapes`
+    /// records of its family with numerics in a row went before any replay (their tapes too big
+    /// to keep as many as the recurring runs need: a MeshGEMM prefill's GEMMs on 96² tape
+    /// ~100 MB a run, so recording them would only cost). Records kept are still replayed, and
+    /// other families (a decode step's layers) still recorded.
+    func keepsTapes(for key: AnyHashable) -> Bool { (wastedTapes[Self.family(key)] ?? 0) < Self.maxWastedTapes }
+    static let maxWastedTapes = 8
+    static func family(_ key: AnyHashable) -> ObjectIdentifier { ObjectIdentifier(type(of: key.base)) }
 
     /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
     static func estimatedBytes(cores: Int, links: Int) -> Int { cores * (3 * 8 + 4 * 8 + 3 * 4 + 28) + links * (8 + 8 + 16) }
 
-    mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, twoThreads: Bool, hash: UInt64, start: [Int64]) -> Int? {
+    mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, buffers: Int, twoThreads: Bool, hash: UInt64, start: [Int64]) -> Int? {
         for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
-            && records[i].marks.count == 2 * invocations && records[i].key == key && records[i].start == start
+            && records[i].marks.count == 2 * invocations && records[i].buffers.count == buffers && records[i].key == key
+            && records[i].start == start
             && (!records[i].hasNumerics || !records[i].tape.isEmpty || (twoThreads && records[i].lanes != nil)) {
             clock += 1
             records[i].lastUse = clock
+            records[i].replays += 1
+            if records[i].hasNumerics { wastedTapes[Self.family(key)] = 0 }
             return i
         }
         return nil
@@ -153,6 +180,7 @@ struct RunReplayCache {
         bytes += r.bytes
         records.append(r)
         while bytes > budgetBytes || records.count > Self.maxRecords, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
+            if records[oldest].hasNumerics && records[oldest].replays == 0 { wastedTapes[Self.family(records[oldest].key), default: 0] += 1 }
             bytes -= records[oldest].bytes
             records.remove(at: oldest)
         }
@@ -166,8 +194,9 @@ extension MeshEngine {
     func replayKey<P: MeshProgram>(of program: P) -> AnyHashable? {
         guard replaysRuns, let key = program.replayKey, !recorder.recordsEvents, runsAhead else { return nil }
         guard store == nil || program.executesPerCore else { return nil }
-        let invs = program.replayInvocations
+        let invs = program.replayInvocations, buffers = program.replayBuffers
         guard Set(invs).count == invs.count, invs.allSatisfy({ $0 >= 0 && Int($0) < invocationFirst.count }) else { return nil }
+        guard Set(buffers).count == buffers.count, buffers.allSatisfy({ $0 >= 0 }) else { return nil }
         guard RunReplayCache.estimatedBytes(cores: geometry.coreCount, links: links.count) <= RunReplayCache.largestRecordBytes else { return nil }
         return key
     }
@@ -215,8 +244,14 @@ extension MeshEngine {
             cores: Array(UnsafeBufferPointer(start: cores.base, count: cores.count)),
             links: Array(UnsafeBufferPointer(start: links.base, count: links.count)),
             totals: recorder.runningTotals(), hops: hopsUnflushed, makespan: makespan, marks: marks,
-            events: counts.events, hopCount: counts.hopEvents, sramOps: sramOps, violations: violationCount, carries: linkCarries.count)
+            events: counts.events, hopCount: counts.hopEvents, violations: violationCount, carries: linkCarries.count)
         makespan = .min
+        // SRAM: the run's own allocations are watched, and its peaks measured from where it starts.
+        runAllocations.removeAll(keepingCapacity: true)
+        runLiveAllocations = 0
+        runAllocates = false
+        runFreesEarlier = false
+        for c in 0..<geometry.coreCount { cores[c].sramPeak = cores[c].sramNow }
         peakLog.removeAll()
         recordsPeaks = true
         if store != nil { tape.removeAll(); taping = true }
@@ -262,7 +297,10 @@ extension MeshEngine {
             windowLog = []
         }
         let n = geometry.coreCount
-        guard completed, sramOps == r.sramOps, violationCount == r.violations, linkCarries.count == r.carries,
+        var sramRise: [Int32] = []
+        if runAllocates { sramRise = (0..<n).map { cores[$0].sramPeak - r.cores[$0].sramNow } }
+        for c in 0..<n { cores[c].sramPeak = max(cores[c].sramPeak, r.cores[c].sramPeak) }
+        guard completed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
               !(logged && logBroken) else { return }
         for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
             guard invs.contains(Int32(i)) else { return }
@@ -299,7 +337,36 @@ extension MeshEngine {
             events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
             lanes: nil, spans: logged ? spanLog : [],
             windows: logged ? windowLog : [],
-            hasNumerics: tape.count > 0, lastUse: 0))
+            hasNumerics: tape.count > 0, sramRise: sramRise, buffers: program.replayBuffers, lastUse: 0))
+    }
+
+    /// Notes that the run being recorded allocated ledger entry `entry`.
+    @inline(__always) func watchPush(_ entry: Int32) {
+        let e = Int(entry)
+        if e >= runAllocations.count { runAllocations += [Bool](repeating: false, count: e + 1 - runAllocations.count) }
+        runAllocations[e] = true
+        runLiveAllocations += 1
+        runAllocates = true
+    }
+
+    /// Notes that the run being recorded freed ledger entry `entry` (its own, or one made before it).
+    @inline(__always) func watchPop(_ entry: Int32) {
+        let e = Int(entry)
+        if e < runAllocations.count && runAllocations[e] {
+            runAllocations[e] = false
+            runLiveAllocations -= 1
+        } else {
+            runFreesEarlier = true
+        }
+    }
+
+    /// Whether record `r`'s allocations fit on every core on top of what it holds now.
+    ///
+    /// - Complexity: O(cores) when the record allocates, else O(1).
+    func fitsSRAM(_ r: RunRecord) -> Bool {
+        guard !r.sramRise.isEmpty else { return true }
+        for c in 0..<geometry.coreCount where Int(cores[c].sramNow) + Int(r.sramRise[c]) > sramLimit { return false }
+        return true
     }
 
     /// The largest queue each link reached, from a log of (link, queue) pairs.
@@ -336,6 +403,12 @@ extension MeshEngine {
             if o1 || o2 { carry(l, busy: o1, bytes: o2) }
         }
         for (l, q) in r.peaks { peakQueue.raise(Int(l), to: q) }
+        if !r.sramRise.isEmpty {
+            for c in 0..<n {
+                let cs = cores.base + c
+                cs.pointee.sramPeak = max(cs.pointee.sramPeak, cs.pointee.sramNow + r.sramRise[c])
+            }
+        }
         linksDirty = true
         hopsUnflushed &+= r.hopEvents
         recorder.add(r.totals)
@@ -359,18 +432,19 @@ extension MeshEngine {
         counts.replayedHopEvents += r.hopCount
         guard r.hasNumerics, let store else { return }
         precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
+        let slots = SlotMap(from: r.buffers, to: program.replayBuffers)
         if numericsThreads > 1 {
-            replayLanes(record: i, program, store: store)
+            replayLanes(record: i, program, store: store, slots: slots)
         } else {
-            replayTape(r.tape, program, store: store)
+            replayTape(r.tape, program, store: store, slots: slots)
         }
     }
 
     /// Redoes a recorded run's numerics on two threads (`TapeLanes`): this one and the pipeline's.
-    private func replayLanes<P: MeshProgram>(record i: Int, _ program: P, store: PayloadStore) {
+    private func replayLanes<P: MeshProgram>(record i: Int, _ program: P, store: PayloadStore, slots: SlotMap) {
         let lanes = replayCache.lanes(of: i, coreCount: geometry.coreCount)
         if pipeline == nil { pipeline = NumericsPipeline() }
-        let job = TapeReplay(lanes, store: store,
+        let job = TapeReplay(lanes, store: store, slots: slots,
                              execute: { work, core in program.execute(work: work, core: core, store: store) },
                              prefetch: prefetchesReplays ? { work, core, stage in program.prefetch(work: work, core: core, store: store, stage: stage) } : nil)
         pipeline!.begin(store: store, messages: &messages, deliveries: &deliveries) { _, _ in }
@@ -387,14 +461,14 @@ extension MeshEngine {
     /// most of the time. Each buffer is prefetched in three stages (`PrefetchStage`), at
     /// `tapePrefetch` entries ahead: its reference in the store's table, its header, its
     /// elements (works' buffers, through `MeshProgram.prefetch`).
-    private func replayTape<P: MeshProgram>(_ tape: [NumericsPipeline.Entry], _ program: P, store: PayloadStore) {
+    private func replayTape<P: MeshProgram>(_ tape: [NumericsPipeline.Entry], _ program: P, store: PayloadStore, slots: SlotMap) {
         tape.withUnsafeBufferPointer { t in
             let n = t.count
             @inline(__always) func ahead(_ f: NumericsPipeline.Entry, _ stage: PrefetchStage) {
                 switch f.kind {
                 case .work: program.prefetch(work: f.b, core: Int(f.a), store: store, stage: stage)
-                case .snapshot: if stage != .elements { store.prefetch(Int(f.a), f.b, stage) }
-                case .consume: if f.c >= 0 && stage != .elements { store.prefetch(Int(f.b), f.c, stage) }
+                case .snapshot: if stage != .elements { store.prefetch(Int(f.a), slots[f.b], stage) }
+                case .consume: if f.c >= 0 && stage != .elements { store.prefetch(Int(f.b), slots[f.c], stage) }
                 default: break
                 }
             }
@@ -405,11 +479,11 @@ extension MeshEngine {
                 switch e.kind {
                 case .start, .call: break
                 case .work: program.execute(work: e.b, core: Int(e.a), store: store)
-                case .snapshot: messages.payload[Int(e.c)] = store[Int(e.a), e.b]
+                case .snapshot: messages.payload[Int(e.c)] = store[Int(e.a), slots[e.b]]
                 case .copy: deliveries.payload[Int(e.b)] = messages.payload[Int(e.a)]
                 case .move: swap(&deliveries.payload[Int(e.b)], &messages.payload[Int(e.a)])
                 case .consume:
-                    if e.c >= 0 { swap(&store[Int(e.b), e.c], &deliveries.payload[Int(e.a)]) }
+                    if e.c >= 0 { swap(&store[Int(e.b), slots[e.c]], &deliveries.payload[Int(e.a)]) }
                     deliveries.payload[Int(e.a)] = []
                 }
             }
@@ -428,4 +502,19 @@ extension MeshEngine {
         if k &+ tapePrefetch.header < n { body(k &+ tapePrefetch.header, .header) }
         if k &+ tapePrefetch.elements < n { body(k &+ tapePrefetch.elements, .elements) }
     }
+}
+
+/// How a replay renames the payload slots a recorded run's numerics name: the recorded program's
+/// `replayBuffers` to the replaying program's, place by place; every other slot stays.
+struct SlotMap {
+    private var table: [Int32] = []
+
+    init(from recorded: [Int32], to now: [Int32]) {
+        guard recorded != now, let top = recorded.max(), top >= 0 else { return }
+        table = (0...top).map { Int32($0) }
+        for (a, b) in zip(recorded, now) where a >= 0 { table[Int(a)] = b }
+    }
+
+    /// The slot the replay uses for recorded slot `s` (negative: none, kept).
+    @inline(__always) subscript(_ s: Int32) -> Int32 { s >= 0 && Int(s) < table.count ? table[Int(s)] : s }
 }

@@ -149,9 +149,10 @@ struct MemoryLedger {
 
     /// Removes the most recent allocation under `label` from the list at `head`.
     ///
-    /// - Returns: its bytes, or nil when the list has none under `label`.
+    /// - Returns: its bytes and the entry it held (`push`'s return), or nil when the list has
+    ///   none under `label`.
     /// - Complexity: O(live allocations of the core).
-    @inline(__always) mutating func pop(head: inout Int32, label: Int32) -> Int? {
+    @inline(__always) mutating func pop(head: inout Int32, label: Int32) -> (bytes: Int, entry: Int32)? {
         var prev: Int32 = -1
         var s = head
         while s >= 0 {
@@ -160,7 +161,7 @@ struct MemoryLedger {
                 if prev < 0 { head = e.next } else { entries[Int(prev)].next = e.next }
                 entries[Int(s)].next = freeHead
                 freeHead = s
-                return Int(e.bytes)
+                return (Int(e.bytes), s)
             }
             prev = s
             s = e.next

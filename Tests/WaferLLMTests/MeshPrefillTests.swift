@@ -66,6 +66,50 @@ final class MeshPrefillTests: XCTestCase {
         XCTAssertEqual(ends[0], ends[1])
     }
 
+    /// A MeshGEMM prefill replays the runs of a layer that starts as an earlier layer's did, on
+    /// the layer's own weights and cache slots (its resident GEMMs allocate and free their spare
+    /// buffers in the run): the logits' bits, the cycles, the cores' peak SRAM and the trace's
+    /// kernel spans are those of simulating every run, timing-only and with numbers on one host
+    /// thread or two, and decode goes on from the same cache.
+    func testPrefillReplaysLayersWithTheBitsAndCyclesOfSimulatingThem() throws {
+        let config = ModelConfig(name: "tiny6", embeddingLength: 32, layerCount: 6, headCount: 4, kvHeadCount: 2,
+                                 headDim: 8, feedForwardLength: 48, vocabularySize: 50, contextLength: 64)
+        let weights = try ModelWeights.random(config: config, seed: 11)
+        struct Outcome: Equatable {
+            var logits: [[UInt32]]
+            var ends: [Int64]
+            var summary: RunSummary
+            var cores: CoreTotals
+            var links: LinkTotals
+            var kernels: [KernelMark]
+            var spans: [Span]
+        }
+        func run(_ w: ModelWeights?, replays: Bool, threads: Int) throws -> (Outcome, Int) {
+            let (d, rec) = try makeDecoder(decoderSpec(4, 4), config: config, weights: w, policy: .shift, detail: .kernel)
+            d.engine.replaysRuns = replays
+            d.engine.numericsThreads = threads
+            var logits: [[UInt32]] = []
+            if let l = try d.prefill(prompt: [3, 17, 42, 8, 9, 11, 2]) { logits.append(l.map(\.bitPattern)) }
+            if let l = try d.step(token: 4, phase: "decode") { logits.append(l.map(\.bitPattern)) }
+            let replayed = Int(d.engine.stats.replayedRuns)
+            d.engine.finishRecording()
+            let t = try rec.finish()
+            return (Outcome(logits: logits, ends: d.stepEnds, summary: t.summary, cores: t.coreTotals, links: t.linkTotals,
+                            kernels: t.kernels, spans: t.spans), replayed)
+        }
+        for (w, threads) in [(nil, 1), (weights, 1), (weights, 2)] as [(ModelWeights?, Int)] {
+            let what = "numerics \(w != nil), \(threads) thread(s)"
+            let (simulated, none) = try run(w, replays: false, threads: threads)
+            let (replayed, count) = try run(w, replays: true, threads: threads)
+            XCTAssertEqual(none, 0)
+            // Layers 2–5 start as layers 0 and 1 did: 12 runs a layer.
+            XCTAssertGreaterThanOrEqual(count, 12 * 4, what)
+            XCTAssertEqual(replayed.logits.count, w == nil ? 0 : 2, what)
+            XCTAssertEqual(replayed, simulated, what)
+            XCTAssertGreaterThan(simulated.cores.peakSramBytes.max() ?? 0, 0)
+        }
+    }
+
     func testPlacementsThatCannotPrefillWithMeshGEMMSayWhy() throws {
         let (concat, _) = try makeDecoder(decoderSpec(3, 3), config: tinyConfig, weights: nil, policy: .concat)
         XCTAssertEqual(concat.meshGEMMPrefillProblem, "the KV cache policy is concat")

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import WaferSpec
-import WaferTrace
+@testable import WaferTrace
 @testable import WaferMesh
 
 /// A run replayed from an earlier identical one leaves exactly what simulating it leaves: the
@@ -17,11 +17,11 @@ final class RunReplayTests: XCTestCase {
         let routes: [[Int32]]
         let incoming: [[Int]]
         let rounds: Int
-        let label: Int32
+        let label: Int32, held: Int32
         let invocations: [Int32]
         let geometry: MeshGeometry
         let keyed: Bool
-        let allocates: Bool
+        let allocates: Allocation
         /// Counts the prefetch hints a replay gives (by stage), when set.
         var hints: PrefetchHints?
         /// An invocation every core begins last and leaves open (the next run ends it).
@@ -44,7 +44,7 @@ final class RunReplayTests: XCTestCase {
         /// core finishes, so the next run finds them busy).
         static func lastSender(_ c: Int, _ g: MeshGeometry) -> Bool { g.x(of: c) % 2 == 0 && g.x(of: c) + 1 < g.width }
 
-        init(_ e: MeshEngine, routes: [[Int32]], rounds: Int, keyed: Bool = true, allocates: Bool = false) throws {
+        init(_ e: MeshEngine, routes: [[Int32]], rounds: Int, keyed: Bool = true, allocates: Allocation = .none) throws {
             let g = e.geometry
             var incoming = [[Int]](repeating: [0, 0], count: g.coreCount)
             for c in 0..<g.coreCount {
@@ -59,6 +59,7 @@ final class RunReplayTests: XCTestCase {
             geometry = g
             self.rounds = rounds
             label = e.label("exchange")
+            held = e.label("held")
             invocations = [e.invocation(name: "exchange", params: [:]), e.invocation(name: "finish", params: [:])]
             self.keyed = keyed
             self.allocates = allocates
@@ -71,7 +72,14 @@ final class RunReplayTests: XCTestCase {
         func op(core: Int, pc: Int) -> MeshOp? {
             var ops: [MeshOp] = endsTrailingFirst ? [.end(invocation: trailing!)] : []
             ops.append(.begin(invocation: invocations[0]))
-            if allocates { ops.append(.alloc(label: label, bytes: 64)) }
+            switch allocates {
+            case .none: break
+            case .own, .crowded: ops.append(.alloc(label: label, bytes: 64))
+            case .earlier:
+                // Frees what the run before kept, and keeps a new allocation.
+                ops.append(.free(label: held))
+                ops.append(.alloc(label: held, bytes: 16))
+            }
             for r in 0..<rounds {
                 ops.append(.compute(macs: 20 + 7 * (core % 5), label: label, work: Int32(r)))
                 ops.append(.send(route: routes[core][0], bytes: 16 + 4 * (core % 3), buffer: 0))
@@ -83,7 +91,7 @@ final class RunReplayTests: XCTestCase {
                     ops.append(.compute(macs: 8, label: label, work: Int32(100 + 50 * colour + k)))
                 }
             }
-            if allocates { ops.append(.free(label: label)) }
+            if allocates == .own || allocates == .crowded { ops.append(.free(label: label)) }
             ops += [.end(invocation: invocations[0]), .begin(invocation: invocations[1]),
                     .compute(macs: 50, label: label, work: 999), .end(invocation: invocations[1])]
             if Self.lastSender(core, geometry) { ops.append(.send(route: routes[core][2], bytes: 400, buffer: 0)) }
@@ -107,6 +115,24 @@ final class RunReplayTests: XCTestCase {
                     .truncatingRemainder(dividingBy: 41)
             }
         }
+    }
+
+    /// What SRAM a `RowExchange` allocates.
+    enum Allocation {
+        case none
+        /// 64 bytes, freed in the run.
+        case own
+        /// Frees the allocation the run before kept (before the first run, another program's)
+        /// and keeps another.
+        case earlier
+        /// As `own`, but before run 2 another program fills core 5's SRAM but for 32 bytes.
+        case crowded
+    }
+
+    /// Allocates `bytes` on core `core` (nil: every core) and keeps them.
+    struct Keeper: MeshProgram {
+        let core: Int?, bytes: Int, label: Int32
+        func op(core: Int, pc: Int) -> MeshOp? { (self.core ?? core) == core && pc == 0 ? .alloc(label: label, bytes: bytes) : nil }
     }
 
     /// Ends invocation `inv` on every core (begun by the run before).
@@ -134,6 +160,7 @@ final class RunReplayTests: XCTestCase {
         var events: Int64
         var spans: [Span]
         var windows: LinkWindows?
+        var violations: [Violation]
     }
 
     /// Runs 0–2 alike; 3 with some cores starting later (a start state not seen before); 4 like
@@ -141,13 +168,14 @@ final class RunReplayTests: XCTestCase {
     /// must leave them right); 6 a different program from run 0's start state (a key not seen
     /// before); 7 like 6.
     func simulate(replays: Bool, threads: Int = 1, numerics: Bool = false, keepsRecords: Bool = false,
-                  keyed: Bool = true, allocates: Bool = false, threadsFromRun4: Int? = nil,
+                  keyed: Bool = true, allocates: Allocation = .none, threadsFromRun4: Int? = nil,
                   prefetches: Bool = true, hints: PrefetchHints? = nil,
                   detail: TraceDetail = .summary, path: String? = nil, trailing: Bool = false,
                   endsTrailingFirst: Bool = false) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
         let rec = try TraceRecorder(spec: spec, detail: detail, path: path, keepsRecords: keepsRecords)
-        let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil)
+        let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil,
+                               policy: allocates == .crowded ? .record : .abort)
         e.replaysRuns = replays
         e.numericsThreads = threads
         e.prefetchesReplays = prefetches
@@ -158,6 +186,8 @@ final class RunReplayTests: XCTestCase {
             if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
             if run == 3 { e.hold([1, 10, 20], until: e.makespanCycles + 37) }
             if run == 4, let t = threadsFromRun4 { e.numericsThreads = t }
+            if run == 0 && allocates == .earlier { try e.run(Keeper(core: nil, bytes: 16, label: e.label("held"))) }
+            if run == 2 && allocates == .crowded { try e.run(Keeper(core: 5, bytes: spec.sramBytesPerCore - 32, label: e.label("keeper"))) }
             var program = try RowExchange(e, routes: routes, rounds: run >= 5 ? 2 : 3, keyed: keyed, allocates: allocates)
             program.hints = hints
             program.trailing = open
@@ -171,7 +201,8 @@ final class RunReplayTests: XCTestCase {
         e.finishRecording()
         let trace = try rec.finish()
         return (Outcome(summary: trace.summary, links: trace.linkTotals, cores: trace.coreTotals, kernels: trace.kernels, times: times, makespan: e.makespanCycles, buffers: buffers,
-                        events: stats.events + stats.replayedEvents, spans: trace.spans, windows: trace.linkWindows), stats)
+                        events: stats.events + stats.replayedEvents, spans: trace.spans, windows: trace.linkWindows,
+                        violations: trace.violations), stats)
     }
 
     func testReplayedRunsLeaveWhatSimulatedOnesLeave() throws {
@@ -254,14 +285,67 @@ final class RunReplayTests: XCTestCase {
         XCTAssertEqual(untraced.replayedRuns, 4)
     }
 
-    /// Runs with per-event records kept (`full` detail), allocations or no key are always simulated.
-    func testRunsThatAllocateKeepEveryEventOrHaveNoKeyAreSimulated() throws {
-        for (detail, keyed, allocates) in [(TraceDetail.full, true, false), (.summary, false, false), (.summary, true, true)] {
+    /// Runs with per-event records kept (`full` detail), runs that free SRAM allocated before
+    /// them or keep what they allocate, and runs with no key are always simulated.
+    func testRunsThatKeepSRAMKeepEveryEventOrHaveNoKeyAreSimulated() throws {
+        for (detail, keyed, allocates) in [(TraceDetail.full, true, Allocation.none), (.summary, false, .none), (.summary, true, .earlier)] {
             let (replayed, stats) = try simulate(replays: true, keepsRecords: true, keyed: keyed, allocates: allocates, detail: detail)
             let (simulated, _) = try simulate(replays: false, keepsRecords: true, keyed: keyed, allocates: allocates, detail: detail)
             XCTAssertEqual(stats.replayedRuns, 0, "\(detail) keyed \(keyed) allocates \(allocates)")
             XCTAssertEqual(replayed, simulated)
+            if allocates == .earlier { XCTAssertEqual(simulated.cores.peakSramBytes.max(), 16) }
         }
+    }
+
+    /// A run that frees all it allocates is replayed, and leaves the cores' peak SRAM as
+    /// simulating it does (with numerics too); one whose allocations would not fit on a core
+    /// now is simulated, and its violation found.
+    func testRunsThatFreeWhatTheyAllocateAreReplayedWhereTheyFit() throws {
+        for numerics in [false, true] {
+            let (simulated, _) = try simulate(replays: false, numerics: numerics, allocates: .own)
+            let (replayed, stats) = try simulate(replays: true, numerics: numerics, allocates: .own)
+            XCTAssertEqual(stats.replayedRuns, 4)
+            XCTAssertEqual(replayed, simulated)
+            XCTAssertEqual(simulated.cores.peakSramBytes.max(), 64)
+        }
+        // Core 5 has 32 bytes left from run 2 on: runs 2–7 violate there.
+        let (simulated, _) = try simulate(replays: false, allocates: .crowded)
+        let (replayed, stats) = try simulate(replays: true, allocates: .crowded)
+        XCTAssertEqual(stats.replayedRuns, 1, "run 1 replays run 0; no run is recorded after core 5 fills")
+        XCTAssertEqual(replayed, simulated)
+        XCTAssertEqual(simulated.violations.count, 6)
+    }
+
+    /// A record of `key` starting at `start`, with a one-entry numerics tape or none.
+    static func record(key: AnyHashable, start: Int64, numerics: Bool) -> RunRecord {
+        RunRecord(key: key, routeCount: 0, hash: UInt64(start), start: [start], coreEnd: [], pcEnd: [], waitEnd: [], sequenceAdded: [],
+                  linkFree: [], linkBusyAdded: [], linkBytesAdded: [], peaks: [], totals: RecorderTotals(computeCycles: [], waitCycles: [], macs: [], messagesSent: [], messages: 0, computeEvents: 0,
+                                                                   totalMacs: 0, maxHops: 0, maxRelays: 0), hopEvents: 0,
+                  marks: [], makespan: 0, events: 0, hopCount: 0,
+                  tape: numerics ? [NumericsPipeline.Entry(kind: .work, a: 0, b: 0, c: 0)] : [], lanes: nil, spans: [], windows: [],
+                  hasNumerics: numerics, sramRise: [], buffers: [], lastUse: 0)
+    }
+
+    /// Once `maxWastedTapes` records with numerics of one family of keys in a row are pushed out
+    /// unreplayed, runs of that family are no longer recorded with numerics (their tapes would
+    /// only cost); other families are, and a replay of the family's records starts the count again.
+    func testFamiliesWhoseTapesArePushedOutUnusedStopBeingTaped() {
+        let prefill = AnyHashable("gemm"), decode = AnyHashable(7)
+        let limit = RunReplayCache.maxRecords + RunReplayCache.maxWastedTapes
+        // Timing-only records pushed out unused count for nothing.
+        var cache = RunReplayCache()
+        for k in 0..<limit { cache.add(Self.record(key: prefill, start: Int64(k), numerics: false)) }
+        XCTAssertEqual(cache.records.count, RunReplayCache.maxRecords)
+        XCTAssertTrue(cache.keepsTapes(for: prefill))
+        cache = RunReplayCache()
+        for k in 0..<limit - 1 { cache.add(Self.record(key: prefill, start: Int64(k), numerics: true)) }
+        XCTAssertTrue(cache.keepsTapes(for: prefill))
+        cache.add(Self.record(key: prefill, start: Int64(limit - 1), numerics: true))
+        XCTAssertFalse(cache.keepsTapes(for: prefill))
+        XCTAssertTrue(cache.keepsTapes(for: decode))
+        XCTAssertNotNil(cache.find(key: prefill, routeCount: 0, invocations: 0, buffers: 0, twoThreads: false,
+                                   hash: UInt64(limit - 1), start: [Int64(limit - 1)]))
+        XCTAssertTrue(cache.keepsTapes(for: prefill))
     }
 
     /// With a trace file at `summary` or `kernel` detail, a replay gives the recorder again the
