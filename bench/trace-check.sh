@@ -44,6 +44,8 @@ CASES=(
   # Every layer simulated: runs that repeat are replayed (the trace must not show it).
   "generate-smollm2-layers-kernel|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 3 --max-tokens 3 --detail kernel --region 0,0,7,7"
   "generate-smollm2-layers-summary|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 2 --max-tokens 2 --detail summary"
+  # A MeshGEMM prefill: from layer 2 on its runs (SRAM allocations included) are replayed.
+  "generate-prefill-kernel|generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 96 --max-tokens 2 --prefill meshgemm --simulate-layers 5 --detail kernel --region 0,0,11,11"
 )
 # With the model downloaded (`make model`): real numbers, replayed on two host threads.
 MODEL="$(pwd)/.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"

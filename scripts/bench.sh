@@ -92,6 +92,14 @@ for t in $LONG_TOKENS; do
         --mesh 96x96 --prompt-tokens "$t" --max-tokens 1 --prefill steps --simulate-layers 1
 done
 
+echo "bench: a MeshGEMM prefill with its layers replayed and simulated (waferscope generate, timing-only)"
+PREFILL=(generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 96 --max-tokens 1 --prefill meshgemm)
+part cli --bin /usr/bin/env --label "prefill simulated, 6 layers" -- WAFERSCOPE_REPLAY=0 "$SCRATCH/cli/release/waferscope" \
+    "${PREFILL[@]}" --simulate-layers 6
+part cli --bin /usr/bin/env --label "prefill replayed, 6 layers" -- WAFERSCOPE_REPLAY=1 "$SCRATCH/cli/release/waferscope" \
+    "${PREFILL[@]}" --simulate-layers 6
+part cli --bin /usr/bin/env --label "prefill replayed, 30 layers" -- WAFERSCOPE_REPLAY=1 "$SCRATCH/cli/release/waferscope" "${PREFILL[@]}"
+
 echo "bench: a sweep on one host thread and on every host core (waferscope sweep --jobs)"
 SWEEP_SIDES="16,32,64,128"; [[ "${BENCH_QUICK:-0}" == 1 ]] && SWEEP_SIDES="16,32,64"
 CORES="$(nproc)"

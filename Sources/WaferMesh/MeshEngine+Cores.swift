@@ -265,13 +265,13 @@ extension MeshEngine {
 
     /// Adds a receive's store of delivery `d` into `buffer` to the numerics tape.
     @inline(never) private func tapeConsume(delivery d: Int, buffer: Int32) {
-        tape.append(NumericsPipeline.Entry(kind: .consume, a: Int32(truncatingIfNeeded: d), b: deliveries.states[d].core, c: buffer))
+        tapeAppend(NumericsPipeline.Entry(kind: .consume, a: Int32(truncatingIfNeeded: d), b: deliveries.states[d].core, c: buffer))
     }
 
     /// Adds a work or a snapshot of core `core` to the numerics tape (out of line: only recorded
     /// runs with numerics get here).
     @inline(never) private func tapeEntry(_ kind: NumericsPipeline.Kind, _ core: Int, _ b: Int32, _ c: Int32) {
-        tape.append(NumericsPipeline.Entry(kind: kind, a: Int32(truncatingIfNeeded: core), b: b, c: c))
+        tapeAppend(NumericsPipeline.Entry(kind: kind, a: Int32(truncatingIfNeeded: core), b: b, c: c))
     }
 
     /// Adds a kernel span to the log of the run being recorded (out of line: only recorded runs

@@ -157,7 +157,7 @@ extension MeshEngine {
 
     /// Adds a router's copy of message `m` into delivery `d` for `core` to the numerics tape.
     @inline(never) private func tapeCopy(message m: Int, delivery d: Int, core: Int, isFinal: Bool) {
-        tape.append(NumericsPipeline.Entry(kind: isFinal ? .move : .copy, a: Int32(truncatingIfNeeded: m),
+        tapeAppend(NumericsPipeline.Entry(kind: isFinal ? .move : .copy, a: Int32(truncatingIfNeeded: m),
                                            b: Int32(truncatingIfNeeded: d), c: Int32(truncatingIfNeeded: core)))
     }
 

@@ -189,6 +189,10 @@ public final class MeshEngine: TraceTotalsSource {
     var recordsPeaks = false
     var peakLog: [(Int32, Int32)] = []
     var taping = false
+    /// The tape of the run being recorded outgrew `tapeCap` entries (`RunReplayCache.maxTapeEntriesPerCore`).
+    var tapeOverflowed = false
+    var tapeCap = 0
+    var tapeEntriesPerCoreLimit = RunReplayCache.maxTapeEntriesPerCore
     /// While a run is recorded for a recorder that keeps records (`kernel` and `summary` detail
     /// with a trace): the kernel spans it gives the recorder and its link-window adds, relative
     /// to its first cycle, to give again shifted on a replay.

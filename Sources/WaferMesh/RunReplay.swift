@@ -133,15 +133,21 @@ struct RunReplayCache {
     static let largestRecordBytes = 512 << 20
     var budgetBytes = Self.baseBudgetBytes
     /// Per family of keys (the type of the key's value: one per kind of program), records with
-    /// numerics the budget pushed out unreplayed, in a row.
+    /// numerics the budget pushed out unreplayed, or not kept for their tape's length, in a row.
     var wastedTapes: [ObjectIdentifier: Int] = [:]
     /// Whether runs with numerics under `key` are still recorded: not once `maxWastedTapes`
-    /// records of its family with numerics in a row went before any replay (their tapes too big
+    /// records of its family with numerics in a row went before any replay or were not kept
+    /// (`maxTapeEntriesPerCore`; their tapes too big
     /// to keep as many as the recurring runs need: a MeshGEMM prefill's GEMMs on 96² tape
     /// ~100 MB a run, so recording them would only cost). Records kept are still replayed, and
     /// other families (a decode step's layers) still recorded.
     func keepsTapes(for key: AnyHashable) -> Bool { (wastedTapes[Self.family(key)] ?? 0) < Self.maxWastedTapes }
     static let maxWastedTapes = 8
+    /// A run whose numerics tape grows past this many entries a core is not kept. A SmolLM2 decode
+    /// layer tapes ~82 a core; a MeshGEMM prefill's GEMMs on 96² tape 950–1,410 (8.8–13 M
+    /// entries, 141–208 MB): too big to keep the dozen that recur, and recording them made an
+    /// 81-token prefill slower (243 → 324 s) and bigger (1.27 → 2.17 GB peak).
+    static let maxTapeEntriesPerCore = 256
     static func family(_ key: AnyHashable) -> ObjectIdentifier { ObjectIdentifier(type(of: key.base)) }
 
     /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
@@ -254,7 +260,12 @@ extension MeshEngine {
         for c in 0..<geometry.coreCount { cores[c].sramPeak = cores[c].sramNow }
         peakLog.removeAll()
         recordsPeaks = true
-        if store != nil { tape.removeAll(); taping = true }
+        if store != nil {
+            tape.removeAll()
+            taping = true
+            tapeOverflowed = false
+            tapeCap = tapeEntriesPerCoreLimit * geometry.coreCount
+        }
         if recorder.keepsRecords {
             logsRecords = true
             logBroken = false
@@ -300,7 +311,8 @@ extension MeshEngine {
         var sramRise: [Int32] = []
         if runAllocates { sramRise = (0..<n).map { cores[$0].sramPeak - r.cores[$0].sramNow } }
         for c in 0..<n { cores[c].sramPeak = max(cores[c].sramPeak, r.cores[c].sramPeak) }
-        guard completed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
+        if store != nil && tapeOverflowed { replayCache.wastedTapes[RunReplayCache.family(r.key), default: 0] += 1 }
+        guard completed, !tapeOverflowed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
               !(logged && logBroken) else { return }
         for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
             guard invs.contains(Int32(i)) else { return }
@@ -338,6 +350,18 @@ extension MeshEngine {
             lanes: nil, spans: logged ? spanLog : [],
             windows: logged ? windowLog : [],
             hasNumerics: tape.count > 0, sramRise: sramRise, buffers: program.replayBuffers, lastUse: 0))
+    }
+
+    /// Adds an entry to the numerics tape of the run being recorded, unless it has grown past
+    /// `tapeCap`: then taping stops and the run is not kept.
+    @inline(__always) func tapeAppend(_ e: NumericsPipeline.Entry) {
+        if tape.count >= tapeCap {
+            taping = false
+            tapeOverflowed = true
+            tape.removeAll()
+            return
+        }
+        tape.append(e)
     }
 
     /// Notes that the run being recorded allocated ledger entry `entry`.

@@ -171,7 +171,7 @@ final class RunReplayTests: XCTestCase {
                   keyed: Bool = true, allocates: Allocation = .none, threadsFromRun4: Int? = nil,
                   prefetches: Bool = true, hints: PrefetchHints? = nil,
                   detail: TraceDetail = .summary, path: String? = nil, trailing: Bool = false,
-                  endsTrailingFirst: Bool = false) throws -> (Outcome, EngineStats) {
+                  endsTrailingFirst: Bool = false, tapeLimit: Int? = nil) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
         let rec = try TraceRecorder(spec: spec, detail: detail, path: path, keepsRecords: keepsRecords)
         let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil,
@@ -179,6 +179,7 @@ final class RunReplayTests: XCTestCase {
         e.replaysRuns = replays
         e.numericsThreads = threads
         e.prefetchesReplays = prefetches
+        if let tapeLimit { e.tapeEntriesPerCoreLimit = tapeLimit }
         let routes = try RowExchange.routes(e)
         let open = trailing || endsTrailingFirst ? e.invocation(name: "open", params: [:]) : nil
         for run in 0..<8 {
@@ -229,6 +230,13 @@ final class RunReplayTests: XCTestCase {
             XCTAssertEqual(stats.replayedRuns, 4, "\(threads) thread(s)")
             XCTAssertEqual(replayed, simulated, "\(threads) thread(s)")
         }
+        // Runs whose tapes outgrow the limit are simulated (each core tapes about 50 entries a run here).
+        let (capped, cappedStats) = try simulate(replays: true, numerics: true, tapeLimit: 8)
+        XCTAssertEqual(cappedStats.replayedRuns, 0)
+        XCTAssertEqual(capped, simulated)
+        let (roomy, roomyStats) = try simulate(replays: true, numerics: true, tapeLimit: 200)
+        XCTAssertEqual(roomyStats.replayedRuns, 4)
+        XCTAssertEqual(roomy, simulated)
         // A record replayed on two threads keeps only its two lanes: on one thread run 4 is
         // simulated again (and recorded), not replayed from it.
         let (switched, stats) = try simulate(replays: true, threads: 2, numerics: true, threadsFromRun4: 1)

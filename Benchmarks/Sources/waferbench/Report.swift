@@ -235,6 +235,21 @@ enum Report {
                 md.append("")
             }
         }
+        let prefills = cli.filter { ($0["label"] as? String)?.hasPrefix("prefill ") == true }
+        if let off = prefills.first(where: { $0["label"] as? String == "prefill simulated, 6 layers" }),
+           let on = prefills.first(where: { $0["label"] as? String == "prefill replayed, 6 layers" }) {
+            md.append("## A MeshGEMM prefill with its layers replayed")
+            md.append("")
+            md.append("`waferscope generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 96 --max-tokens 1 --prefill meshgemm [--simulate-layers 6]`, with `WAFERSCOPE_REPLAY=0` (every run simulated) and `=1` (the default: a run that starts as one of an earlier layer did is replayed from its record, on the layer's own weights and cache slots). Layers start alike every other layer from layer 2 on, so about 2.7 layers are simulated and the rest replayed; the cycles are the same (the tests compare logits' bits, cycles and trace files).")
+            md.append("")
+            md.append("| run | s | peak RSS | speed-up |")
+            md.append("|---|---:|---:|---:|")
+            for p in prefills {
+                let ratio = p["label"] as? String == "prefill replayed, 6 layers" ? "\(fmt(fig(off, "seconds") / max(1e-9, fig(on, "seconds")), 1))×" : ""
+                md.append("| \(p["label"] ?? "") | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) | \(ratio) |")
+            }
+            md.append("")
+        }
         let sweeps = cli.compactMap { p -> (jobs: Int, part: JSONObject)? in
             guard let l = p["label"] as? String, l.hasPrefix("sweep jobs "), let j = Int(l.dropFirst(11)) else { return nil }
             return (j, p)
