@@ -92,7 +92,8 @@ extension MeshEngine {
     /// runs with link windows get here).
     @inline(never) private func logWindow(_ link: Int, start: Int64, cycles: Int64) {
         // A log beyond what a record may hold is dropped (the run is not kept).
-        if cycles > Int64(Int32.max) || windowLog.count >= RunReplayCache.largestRecordBytes / MemoryLayout<RecordedWindow>.stride {
+        if cycles > Int64(Int32.max) || windowLog.count >= recordCap {
+            if cycles <= Int64(Int32.max) { recordOverflowed = true }
             logBroken = true
             windowLog = []
             logsRecords = false

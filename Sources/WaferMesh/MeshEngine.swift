@@ -189,10 +189,11 @@ public final class MeshEngine: TraceTotalsSource {
     var recordsPeaks = false
     var peakLog: [(Int32, Int32)] = []
     var taping = false
-    /// The tape of the run being recorded outgrew `tapeCap` entries (`RunReplayCache.maxTapeEntriesPerCore`).
-    var tapeOverflowed = false
-    var tapeCap = 0
-    var tapeEntriesPerCoreLimit = RunReplayCache.maxTapeEntriesPerCore
+    /// The tape or window log of the run being recorded outgrew `recordCap` entries
+    /// (`RunReplayCache.maxEntriesPerCore` a core, `entriesPerCoreLimit` here).
+    var recordOverflowed = false
+    var recordCap = 0
+    var entriesPerCoreLimit = RunReplayCache.maxEntriesPerCore
     /// While a run is recorded for a recorder that keeps records (`kernel` and `summary` detail
     /// with a trace): the kernel spans it gives the recorder and its link-window adds, relative
     /// to its first cycle, to give again shifted on a replay.
@@ -353,7 +354,7 @@ public final class MeshEngine: TraceTotalsSource {
                     replay(record: i, program, base: base)
                     return
                 }
-            } else if store == nil || replayCache.keepsTapes(for: key) {
+            } else if replayCache.keepsRecording(key) {
                 recordable = (key, state, hash)
             }
         }

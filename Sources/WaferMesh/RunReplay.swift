@@ -66,6 +66,8 @@ struct RunRecord {
     var lastUse: Int
     /// How often it was replayed.
     var replays = 0
+    /// Whether it holds a numerics tape or a log for a recorder (what makes records big).
+    var isHeavy: Bool { hasNumerics || !spans.isEmpty || !windows.isEmpty }
 
     static let unchanged = Int64.min
 
@@ -132,22 +134,23 @@ struct RunReplayCache {
     static let baseBudgetBytes = 96 << 20
     static let largestRecordBytes = 512 << 20
     var budgetBytes = Self.baseBudgetBytes
-    /// Per family of keys (the type of the key's value: one per kind of program), records with
-    /// numerics the budget pushed out unreplayed, or not kept for their tape's length, in a row.
-    var wastedTapes: [ObjectIdentifier: Int] = [:]
-    /// Whether runs with numerics under `key` are still recorded: not once `maxWastedTapes`
-    /// records of its family with numerics in a row went before any replay or were not kept
-    /// (`maxTapeEntriesPerCore`; their tapes too big
-    /// to keep as many as the recurring runs need: a MeshGEMM prefill's GEMMs on 96² tape
-    /// ~100 MB a run, so recording them would only cost). Records kept are still replayed, and
-    /// other families (a decode step's layers) still recorded.
-    func keepsTapes(for key: AnyHashable) -> Bool { (wastedTapes[Self.family(key)] ?? 0) < Self.maxWastedTapes }
-    static let maxWastedTapes = 8
-    /// A run whose numerics tape grows past this many entries a core is not kept. A SmolLM2 decode
-    /// layer tapes ~82 a core; a MeshGEMM prefill's GEMMs on 96² tape 950–1,410 (8.8–13 M
-    /// entries, 141–208 MB): too big to keep the dozen that recur, and recording them made an
-    /// 81-token prefill slower (243 → 324 s) and bigger (1.27 → 2.17 GB peak).
-    static let maxTapeEntriesPerCore = 256
+    /// Per family of keys (the type of the key's value: one per kind of program), heavy records
+    /// (`RunRecord.isHeavy`) the budget pushed out unreplayed, or runs not kept for their tape's
+    /// or log's length (`maxEntriesPerCore`), in a row.
+    var wastedRecords: [ObjectIdentifier: Int] = [:]
+    /// Whether runs under `key` are still recorded: not once `maxWastedRecords` of its family in a
+    /// row were wasted (records too big to keep as many as the recurring runs need: recording
+    /// them would only cost). Records kept are still replayed, and other families (a decode
+    /// step's layers) still recorded. Timing-only runs without a trace are never given up on.
+    func keepsRecording(_ key: AnyHashable) -> Bool { (wastedRecords[Self.family(key)] ?? 0) < Self.maxWastedRecords }
+    static let maxWastedRecords = 8
+    /// A run whose numerics tape, or log of link-window adds (`kernel` detail), grows past this
+    /// many entries a core is not kept. A SmolLM2 decode layer on 96² tapes ~82 a core and logs
+    /// ~28 windows; a MeshGEMM prefill's GEMMs tape 950–1,410 (8.8–13 M entries, 141–208 MB) and
+    /// log 550–1,040 windows: too big to keep the dozen that recur. Recording them made an
+    /// 81-token prefill with numbers 243 → 324 s and 1.27 → 2.17 GB, and a 96-token timing-only
+    /// prefill with a `kernel` trace 254 → 356 s.
+    static let maxEntriesPerCore = 256
     static func family(_ key: AnyHashable) -> ObjectIdentifier { ObjectIdentifier(type(of: key.base)) }
 
     /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
@@ -161,7 +164,7 @@ struct RunReplayCache {
             clock += 1
             records[i].lastUse = clock
             records[i].replays += 1
-            if records[i].hasNumerics { wastedTapes[Self.family(key)] = 0 }
+            if records[i].isHeavy { wastedRecords[Self.family(key)] = 0 }
             return i
         }
         return nil
@@ -186,7 +189,7 @@ struct RunReplayCache {
         bytes += r.bytes
         records.append(r)
         while bytes > budgetBytes || records.count > Self.maxRecords, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
-            if records[oldest].hasNumerics && records[oldest].replays == 0 { wastedTapes[Self.family(records[oldest].key), default: 0] += 1 }
+            if records[oldest].isHeavy && records[oldest].replays == 0 { wastedRecords[Self.family(records[oldest].key), default: 0] += 1 }
             bytes -= records[oldest].bytes
             records.remove(at: oldest)
         }
@@ -252,6 +255,7 @@ extension MeshEngine {
             totals: recorder.runningTotals(), hops: hopsUnflushed, makespan: makespan, marks: marks,
             events: counts.events, hopCount: counts.hopEvents, violations: violationCount, carries: linkCarries.count)
         makespan = .min
+        recordOverflowed = false
         // SRAM: the run's own allocations are watched, and its peaks measured from where it starts.
         runAllocations.removeAll(keepingCapacity: true)
         runLiveAllocations = 0
@@ -263,9 +267,8 @@ extension MeshEngine {
         if store != nil {
             tape.removeAll()
             taping = true
-            tapeOverflowed = false
-            tapeCap = tapeEntriesPerCoreLimit * geometry.coreCount
         }
+        recordCap = entriesPerCoreLimit * geometry.coreCount
         if recorder.keepsRecords {
             logsRecords = true
             logBroken = false
@@ -311,8 +314,8 @@ extension MeshEngine {
         var sramRise: [Int32] = []
         if runAllocates { sramRise = (0..<n).map { cores[$0].sramPeak - r.cores[$0].sramNow } }
         for c in 0..<n { cores[c].sramPeak = max(cores[c].sramPeak, r.cores[c].sramPeak) }
-        if store != nil && tapeOverflowed { replayCache.wastedTapes[RunReplayCache.family(r.key), default: 0] += 1 }
-        guard completed, !tapeOverflowed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
+        if recordOverflowed { replayCache.wastedRecords[RunReplayCache.family(r.key), default: 0] += 1 }
+        guard completed, !recordOverflowed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
               !(logged && logBroken) else { return }
         for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
             guard invs.contains(Int32(i)) else { return }
@@ -353,11 +356,11 @@ extension MeshEngine {
     }
 
     /// Adds an entry to the numerics tape of the run being recorded, unless it has grown past
-    /// `tapeCap`: then taping stops and the run is not kept.
+    /// `recordCap`: then taping stops and the run is not kept.
     @inline(__always) func tapeAppend(_ e: NumericsPipeline.Entry) {
-        if tape.count >= tapeCap {
+        if tape.count >= recordCap {
             taping = false
-            tapeOverflowed = true
+            recordOverflowed = true
             tape.removeAll()
             return
         }

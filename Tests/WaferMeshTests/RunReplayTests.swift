@@ -179,7 +179,7 @@ final class RunReplayTests: XCTestCase {
         e.replaysRuns = replays
         e.numericsThreads = threads
         e.prefetchesReplays = prefetches
-        if let tapeLimit { e.tapeEntriesPerCoreLimit = tapeLimit }
+        if let tapeLimit { e.entriesPerCoreLimit = tapeLimit }
         let routes = try RowExchange.routes(e)
         let open = trailing || endsTrailingFirst ? e.invocation(name: "open", params: [:]) : nil
         for run in 0..<8 {
@@ -339,21 +339,21 @@ final class RunReplayTests: XCTestCase {
     /// only cost); other families are, and a replay of the family's records starts the count again.
     func testFamiliesWhoseTapesArePushedOutUnusedStopBeingTaped() {
         let prefill = AnyHashable("gemm"), decode = AnyHashable(7)
-        let limit = RunReplayCache.maxRecords + RunReplayCache.maxWastedTapes
+        let limit = RunReplayCache.maxRecords + RunReplayCache.maxWastedRecords
         // Timing-only records pushed out unused count for nothing.
         var cache = RunReplayCache()
         for k in 0..<limit { cache.add(Self.record(key: prefill, start: Int64(k), numerics: false)) }
         XCTAssertEqual(cache.records.count, RunReplayCache.maxRecords)
-        XCTAssertTrue(cache.keepsTapes(for: prefill))
+        XCTAssertTrue(cache.keepsRecording(prefill))
         cache = RunReplayCache()
         for k in 0..<limit - 1 { cache.add(Self.record(key: prefill, start: Int64(k), numerics: true)) }
-        XCTAssertTrue(cache.keepsTapes(for: prefill))
+        XCTAssertTrue(cache.keepsRecording(prefill))
         cache.add(Self.record(key: prefill, start: Int64(limit - 1), numerics: true))
-        XCTAssertFalse(cache.keepsTapes(for: prefill))
-        XCTAssertTrue(cache.keepsTapes(for: decode))
+        XCTAssertFalse(cache.keepsRecording(prefill))
+        XCTAssertTrue(cache.keepsRecording(decode))
         XCTAssertNotNil(cache.find(key: prefill, routeCount: 0, invocations: 0, buffers: 0, twoThreads: false,
                                    hash: UInt64(limit - 1), start: [Int64(limit - 1)]))
-        XCTAssertTrue(cache.keepsTapes(for: prefill))
+        XCTAssertTrue(cache.keepsRecording(prefill))
     }
 
     /// With a trace file at `summary` or `kernel` detail, a replay gives the recorder again the
@@ -379,6 +379,15 @@ final class RunReplayTests: XCTestCase {
             let fileA = try Data(contentsOf: URL(fileURLWithPath: a)), fileB = try Data(contentsOf: URL(fileURLWithPath: b))
             XCTAssertGreaterThan(fileA.count, 0)
             XCTAssertEqual(fileA, fileB, what)
+            // Runs whose window logs outgrow the limit are simulated; the file is the same.
+            if detail == .kernel {
+                let c = dir.appendingPathComponent("capped.wtrace").path
+                let (capped, cappedStats) = try simulate(replays: true, threads: threads, numerics: numerics, keepsRecords: true, detail: detail,
+                                                         path: c, trailing: true, tapeLimit: 1)
+                XCTAssertEqual(cappedStats.replayedRuns, 0, what)
+                XCTAssertEqual(capped, simulated, what)
+                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: c)), fileA, what)
+            }
         }
     }
 
