@@ -149,7 +149,7 @@ struct RunReplayCache {
     /// ~28 windows; a MeshGEMM prefill's GEMMs tape 950–1,410 (8.8–13 M entries, 141–208 MB) and
     /// log 550–1,040 windows: too big to keep the dozen that recur. Recording them made an
     /// 81-token prefill with numbers 243 → 324 s and 1.27 → 2.17 GB, and a 96-token timing-only
-    /// prefill with a `kernel` trace 254 → 356 s.
+    /// prefill with a `kernel` trace take 356 s (every run simulated, without a trace: 254 s).
     static let maxEntriesPerCore = 256
     static func family(_ key: AnyHashable) -> ObjectIdentifier { ObjectIdentifier(type(of: key.base)) }
 
