@@ -111,7 +111,7 @@ final class PhaseBody: @unchecked Sendable {
     private let workBuffers: UnsafeMutablePointer<Int32>
     private let phaseCount: Int
     private let rows: Int, cols: Int
-    /// Set by `PhaseProgram.replayable(key:invocations:)`.
+    /// Set by `PhaseProgram.replayable(key:invocations:buffers:)`.
     var replayKey: AnyHashable?
     var replayInvocations: [Int32] = []
     var replayBuffers: [Int32] = []

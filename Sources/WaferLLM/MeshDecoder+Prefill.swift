@@ -2,11 +2,9 @@ import WaferKernels
 import WaferMesh
 import WaferModel
 
-/// The routes the MeshGEMM prefill declares once per decoder: both resident-GEMM forms and the
-/// column and row multicasts that move norm weights and the last token's hidden state.
 /// What a prefill's layer runs depend on but their layer (`PrefillProgramBuilder.replayKey`):
-/// the routes and decode builder (both live as long as the decoder), the grid, and the tokens
-/// each row holds.
+/// the routes and decode builder (both live as long as the decoder), the grid, and how many
+/// tokens each row holds.
 struct PrefillKey: Hashable {
     let routes: ObjectIdentifier
     let builder: ObjectIdentifier
@@ -15,6 +13,8 @@ struct PrefillKey: Hashable {
     let numerics: Bool
 }
 
+/// The routes the MeshGEMM prefill declares once per decoder: both resident-GEMM forms and the
+/// column and row multicasts that move norm weights and the last token's hidden state.
 final class PrefillRoutes: @unchecked Sendable {
     let meshgemm: ResidentGEMM.Routes
     let gemmt: ResidentGEMM.Routes
@@ -132,6 +132,7 @@ extension MeshDecoder {
         let builder = PrefillProgramBuilder(plan: plan, grid: grid, xPlan: stage.builder.xPlan, meshRoutes: routes.meshgemm,
                                             gemmtRoutes: routes.gemmt, labels: labels, numerics: numerics, replayKey: key)
         let layersStart = engine.makespanCycles
+        engine.forgetReplays()
         for l in stage.layers where simulates(l) {
             let layerParams = common.merging(["layer": "\(l)"]) { a, _ in a }
             let runs = builder.layer(l, mark: { name, params in

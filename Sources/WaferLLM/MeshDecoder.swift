@@ -243,6 +243,8 @@ public final class MeshDecoder {
         let gridText = "\(grid.cols)x\(grid.rows)"
         let start = engine.makespanCycles
         defer { addLayerCycles(phase, from: start, layers: stage.layers.filter(simulates).count) }
+        // No run before this step's recurs (its KV rows make every key new).
+        engine.forgetReplays()
         for l in stage.layers where simulates(l) {
             let common = ["phase": phase, "token": "\(pos)", "layer": "\(l)"]
             func mark(_ name: String, _ kernel: String) -> Int32 {

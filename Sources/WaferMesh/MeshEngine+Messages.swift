@@ -91,7 +91,7 @@ extension MeshEngine {
     /// Adds a link-window add to the log of the run being recorded (out of line: only recorded
     /// runs with link windows get here).
     @inline(never) private func logWindow(_ link: Int, start: Int64, cycles: Int64) {
-        // A log beyond what a record may hold is dropped (the run is not kept).
+        // A log past the cap (`recordCap`) or an add beyond 32 bits is dropped (the run is not kept).
         if cycles > Int64(Int32.max) || windowLog.count >= recordCap {
             if cycles <= Int64(Int32.max) { recordOverflowed = true }
             logBroken = true

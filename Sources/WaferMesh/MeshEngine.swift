@@ -190,7 +190,7 @@ public final class MeshEngine: TraceTotalsSource {
     var peakLog: [(Int32, Int32)] = []
     var taping = false
     /// The tape or window log of the run being recorded outgrew `recordCap` entries
-    /// (`RunReplayCache.maxEntriesPerCore` a core, `entriesPerCoreLimit` here).
+    /// (`RunReplayCache.maxEntriesPerCore` for each core of the mesh, `entriesPerCoreLimit` here).
     var recordOverflowed = false
     var recordCap = 0
     var entriesPerCoreLimit = RunReplayCache.maxEntriesPerCore
@@ -345,12 +345,14 @@ public final class MeshEngine: TraceTotalsSource {
         // A run that starts like one recorded before is replayed (its numerics on this thread:
         // nothing is left for the simulation to overlap them with), else maybe recorded.
         var recordable: (key: AnyHashable, state: [Int64], hash: UInt64)?
+        replayCache.tick()
         if let key = replayKey(of: program), let (state, hash) = canonicalStart(base: base) {
             if let i = replayCache.find(key: key, routeCount: routes.count, invocations: program.replayInvocations.count,
                                         buffers: program.replayBuffers.count, twoThreads: numericsThreads > 1, hash: hash, start: state) {
                 // A record whose allocations would not fit on top of what the cores hold now is
                 // simulated (and its violation found), not replayed, nor recorded again.
                 if fitsSRAM(replayCache.records[i]) {
+                    replayCache.use(i)
                     replay(record: i, program, base: base)
                     return
                 }

@@ -64,6 +64,8 @@ struct RunRecord {
     /// program's (`SlotMap`).
     let buffers: [Int32]
     var lastUse: Int
+    /// The run (`RunReplayCache.runClock`) it was recorded or last replayed in.
+    var lastRun = 0
     /// How often it was replayed.
     var replays = 0
     /// Whether it holds a numerics tape or a log for a recorder (what makes records big).
@@ -119,17 +121,23 @@ struct RunRecording {
     let carries: Int
 }
 
-/// The records kept, within a byte budget (the least recently used go first).
+/// The records kept, within a byte budget (the least recently used go first), and none unused
+/// for `maxIdleRuns` runs.
 struct RunReplayCache {
     var records: [RunRecord] = []
     var bytes = 0
     var clock = 0
+    /// Runs the engine has started (`tick`).
+    var runClock = 0
+    /// A record not replayed within this many runs of the engine is dropped: runs that recur do so
+    /// within a few dozen (a prefill's every 24, a decode step's layers one after another), and a
+    /// decode step's records are dead once the step is over (the next step's KV rows make a new
+    /// key), so long runs hold the records of the last step or two, not of 32.
+    static let maxIdleRuns = 64
 
     /// At most 32 records are kept (a MeshGEMM prefill's layers start alike every other layer:
     /// 24 runs recur), within 96 MB or two of the largest recorded (a big mesh's records are big:
-    /// ~200 B a core, plus its numerics tape; a run of decode steps replays only its latest, as
-    /// each step's KV rows make a new key, and the budget pushes the older out); none is kept
-    /// beyond 512 MB.
+    /// ~200 B a core, plus its numerics tape); none is kept beyond 512 MB.
     static let maxRecords = 32
     static let baseBudgetBytes = 96 << 20
     static let largestRecordBytes = 512 << 20
@@ -145,7 +153,8 @@ struct RunReplayCache {
     func keepsRecording(_ key: AnyHashable) -> Bool { (wastedRecords[Self.family(key)] ?? 0) < Self.maxWastedRecords }
     static let maxWastedRecords = 8
     /// A run whose numerics tape, or log of link-window adds (`kernel` detail), grows past this
-    /// many entries a core is not kept. A SmolLM2 decode layer on 96² tapes ~82 a core and logs
+    /// many entries for each core of the mesh (a cap on the total, whichever cores make them) is
+    /// not kept. A SmolLM2 decode layer on 96² tapes ~82 a core and logs
     /// ~28 windows; a MeshGEMM prefill's GEMMs tape 950–1,410 (8.8–13 M entries, 141–208 MB) and
     /// log 550–1,040 windows: too big to keep the dozen that recur. Recording them made an
     /// 81-token prefill with numbers 243 → 324 s and 1.27 → 2.17 GB, and a 96-token timing-only
@@ -161,13 +170,18 @@ struct RunReplayCache {
             && records[i].marks.count == 2 * invocations && records[i].buffers.count == buffers && records[i].key == key
             && records[i].start == start
             && (!records[i].hasNumerics || !records[i].tape.isEmpty || (twoThreads && records[i].lanes != nil)) {
-            clock += 1
-            records[i].lastUse = clock
-            records[i].replays += 1
-            if records[i].isHeavy { wastedRecords[Self.family(key)] = 0 }
             return i
         }
         return nil
+    }
+
+    /// Notes that record `i` is replayed now.
+    mutating func use(_ i: Int) {
+        clock += 1
+        records[i].lastUse = clock
+        records[i].lastRun = runClock
+        records[i].replays += 1
+        if records[i].isHeavy { wastedRecords[Self.family(records[i].key)] = 0 }
     }
 
     /// Record `i`'s numerics in two lanes (split on first use, and counted in the budget).
@@ -186,13 +200,36 @@ struct RunReplayCache {
         var r = r
         clock += 1
         r.lastUse = clock
+        r.lastRun = runClock
         bytes += r.bytes
         records.append(r)
         while bytes > budgetBytes || records.count > Self.maxRecords, let oldest = records.indices.min(by: { records[$0].lastUse < records[$1].lastUse }) {
-            if records[oldest].isHeavy && records[oldest].replays == 0 { wastedRecords[Self.family(records[oldest].key), default: 0] += 1 }
-            bytes -= records[oldest].bytes
-            records.remove(at: oldest)
+            drop(oldest)
         }
+    }
+
+    /// Counts a run of the engine, and drops the records idle for more than `maxIdleRuns` runs.
+    ///
+    /// - Complexity: O(records).
+    mutating func tick() {
+        runClock += 1
+        var i = records.count - 1
+        while i >= 0 {
+            if runClock - records[i].lastRun > Self.maxIdleRuns { drop(i) }
+            i -= 1
+        }
+    }
+
+    /// Drops every record (`MeshEngine.forgetReplays`).
+    mutating func forgetAll() {
+        for i in records.indices.reversed() { drop(i) }
+    }
+
+    /// Removes record `i`, counting it as wasted for its family if it was heavy and never replayed.
+    private mutating func drop(_ i: Int) {
+        if records[i].isHeavy && records[i].replays == 0 { wastedRecords[Self.family(records[i].key), default: 0] += 1 }
+        bytes -= records[i].bytes
+        records.remove(at: i)
     }
 }
 

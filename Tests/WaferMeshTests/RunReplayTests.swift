@@ -337,7 +337,7 @@ final class RunReplayTests: XCTestCase {
     /// Once `maxWastedTapes` records with numerics of one family of keys in a row are pushed out
     /// unreplayed, runs of that family are no longer recorded with numerics (their tapes would
     /// only cost); other families are, and a replay of the family's records starts the count again.
-    func testFamiliesWhoseTapesArePushedOutUnusedStopBeingTaped() {
+    func testFamiliesWhoseTapesArePushedOutUnusedStopBeingTaped() throws {
         let prefill = AnyHashable("gemm"), decode = AnyHashable(7)
         let limit = RunReplayCache.maxRecords + RunReplayCache.maxWastedRecords
         // Timing-only records pushed out unused count for nothing.
@@ -351,9 +351,30 @@ final class RunReplayTests: XCTestCase {
         cache.add(Self.record(key: prefill, start: Int64(limit - 1), numerics: true))
         XCTAssertFalse(cache.keepsRecording(prefill))
         XCTAssertTrue(cache.keepsRecording(decode))
-        XCTAssertNotNil(cache.find(key: prefill, routeCount: 0, invocations: 0, buffers: 0, twoThreads: false,
-                                   hash: UInt64(limit - 1), start: [Int64(limit - 1)]))
+        let hit = try XCTUnwrap(cache.find(key: prefill, routeCount: 0, invocations: 0, buffers: 0, twoThreads: false,
+                                           hash: UInt64(limit - 1), start: [Int64(limit - 1)]))
+        cache.use(hit)
         XCTAssertTrue(cache.keepsRecording(prefill))
+    }
+
+    /// A record not replayed within `maxIdleRuns` runs of the engine is dropped (a long run of
+    /// decode steps holds its last steps' records, not 32), and one that was heavy and never
+    /// replayed counts against its family.
+    func testRecordsIdleForManyRunsAreDropped() throws {
+        var cache = RunReplayCache()
+        cache.add(Self.record(key: AnyHashable("a"), start: 0, numerics: true))
+        cache.add(Self.record(key: AnyHashable("b"), start: 1, numerics: false))
+        for _ in 0..<RunReplayCache.maxIdleRuns - 1 { cache.tick() }
+        cache.use(try XCTUnwrap(cache.find(key: AnyHashable("b"), routeCount: 0, invocations: 0, buffers: 0, twoThreads: false, hash: 1, start: [1])))
+        cache.tick()
+        XCTAssertEqual(cache.records.count, 2)
+        cache.tick()
+        XCTAssertEqual(cache.records.map(\.key), [AnyHashable("b")], "a: idle past the limit; b: replayed since")
+        XCTAssertEqual(cache.wastedRecords[RunReplayCache.family(AnyHashable("a"))], 1)
+        XCTAssertEqual(cache.bytes, cache.records[0].bytes)
+        for _ in 0..<RunReplayCache.maxIdleRuns { cache.tick() }
+        XCTAssertTrue(cache.records.isEmpty)
+        XCTAssertEqual(cache.bytes, 0)
     }
 
     /// With a trace file at `summary` or `kernel` detail, a replay gives the recorder again the
