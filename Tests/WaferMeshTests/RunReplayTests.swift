@@ -324,6 +324,54 @@ final class RunReplayTests: XCTestCase {
         XCTAssertEqual(simulated.violations.count, 6)
     }
 
+    /// Every core sends buffer `source` to its pair's other core along its row (columns 0 and 1,
+    /// 2 and 3), which stores it in buffer
+    /// `target`, then adds 1 to its buffer `source`; `source` is its `replayBuffers`.
+    struct Pass: MeshProgram {
+        let routes: [Int32]
+        let source: Int32, target: Int32
+        let label: Int32
+        var replayKey: AnyHashable? { AnyHashable("pass") }
+        var replayBuffers: [Int32] { [source] }
+        var executesPerCore: Bool { true }
+        func op(core: Int, pc: Int) -> MeshOp? {
+            let ops: [MeshOp] = [.send(route: routes[core], bytes: 16, buffer: source), .recv(colour: 0, buffer: target),
+                                 .compute(macs: 4, label: label, work: 0)]
+            return pc < ops.count ? ops[pc] : nil
+        }
+        func execute(work: Int32, core: Int, store: PayloadStore) {
+            store[core, source] = store[core, source].map { $0 + 1 }
+        }
+    }
+
+    /// A replay renames the recorded program's listed buffers to the new one's: the bits are the
+    /// ones simulating gives, the new source being another slot, the recorded one again, or the
+    /// slot the run stores into.
+    func testReplaysRenameListedBuffers() throws {
+        func outcome(replays: Bool) throws -> ([[UInt32]], Int) {
+            let spec = try MeshSpec.wse2.subgrid(width: 4, height: 3)
+            let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 4)
+            e.replaysRuns = replays
+            e.numericsThreads = 1
+            let g = e.geometry
+            let routes = try (0..<g.coreCount).map { c in
+                try e.route(from: c, colour: 0, legs: [RouteLeg(g.x(of: c) % 2 == 0 ? .east : .west, 1)])
+            }
+            for c in 0..<g.coreCount { for s in 0..<4 { e.store![c, Int32(s)] = [Float(c * 10 + s)] } }
+            let label = e.label("pass")
+            for source in [0, 1, 0, 3, 2] as [Int32] {
+                e.hold(0..<g.coreCount, until: e.makespanCycles)
+                try e.run(Pass(routes: routes, source: source, target: 2, label: label))
+            }
+            let bits = (0..<g.coreCount).flatMap { c in (0..<4).map { e.store![c, Int32($0)].map(\.bitPattern) } }
+            return (bits, Int(e.stats.replayedRuns))
+        }
+        let (simulated, _) = try outcome(replays: false)
+        let (replayed, count) = try outcome(replays: true)
+        XCTAssertEqual(count, 4, "sources 1, 0, 3 and 2 replay the first run")
+        XCTAssertEqual(replayed, simulated)
+    }
+
     /// A record of `key` starting at `start`, with a one-entry numerics tape or none.
     static func record(key: AnyHashable, start: Int64, numerics: Bool) -> RunRecord {
         RunRecord(key: key, routeCount: 0, hash: UInt64(start), start: [start], coreEnd: [], pcEnd: [], waitEnd: [], sequenceAdded: [],
