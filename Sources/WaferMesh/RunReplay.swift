@@ -165,7 +165,7 @@ struct RunReplayCache {
     /// What a record of a run on `cores` cores and `links` links holds, numerics aside.
     static func estimatedBytes(cores: Int, links: Int) -> Int { cores * (3 * 8 + 4 * 8 + 3 * 4 + 28) + links * (8 + 8 + 16) }
 
-    mutating func find(key: AnyHashable, routeCount: Int, invocations: Int, buffers: Int, twoThreads: Bool, hash: UInt64, start: [Int64]) -> Int? {
+    func find(key: AnyHashable, routeCount: Int, invocations: Int, buffers: Int, twoThreads: Bool, hash: UInt64, start: [Int64]) -> Int? {
         for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
             && records[i].marks.count == 2 * invocations && records[i].buffers.count == buffers && records[i].key == key
             && records[i].start == start
