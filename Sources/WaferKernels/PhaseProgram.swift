@@ -63,12 +63,10 @@ public struct PhaseProgram: MeshProgram {
 
     /// The program, marked as replayable under `key` (see `MeshProgram.replayKey`): the caller
     /// promises that every program it marks with an equal key has the same phases with the same
-    /// op counts, routes and buffers, its kernel marks at the same places of `invocations` (and
-    /// the buffers that differ at the same places of `buffers`: `MeshProgram.replayBuffers`).
-    public func replayable(key: AnyHashable, invocations: [Int32], buffers: [Int32] = []) -> PhaseProgram {
+    /// op counts, routes and buffers, its kernel marks at the same places of `invocations`.
+    public func replayable(key: AnyHashable, invocations: [Int32]) -> PhaseProgram {
         body.replayKey = key
         body.replayInvocations = invocations
-        body.replayBuffers = buffers
         return self
     }
 
@@ -76,7 +74,6 @@ public struct PhaseProgram: MeshProgram {
     /// What `prefetch` hints for `work` (for tests).
     func prefetchSlots(work: Int32) -> [Int32] { body.prefetchSlots(work: work) }
     public var replayInvocations: [Int32] { body.replayInvocations }
-    public var replayBuffers: [Int32] { body.replayBuffers }
 
     public func execute(work: Int32, core: Int, store: PayloadStore) {
         body.execute(work: work, core: core, store: store)
@@ -111,10 +108,9 @@ final class PhaseBody: @unchecked Sendable {
     private let workBuffers: UnsafeMutablePointer<Int32>
     private let phaseCount: Int
     private let rows: Int, cols: Int
-    /// Set by `PhaseProgram.replayable(key:invocations:buffers:)`.
+    /// Set by `PhaseProgram.replayable(key:invocations:)`.
     var replayKey: AnyHashable?
     var replayInvocations: [Int32] = []
-    var replayBuffers: [Int32] = []
     let cursor: PhaseCursor
     private let divider: GridDivider
 

@@ -178,12 +178,11 @@ public final class MeshEngine: TraceTotalsSource {
     /// A hint: results are the same either way. Default: true (benchmarks measure both).
     public var prefetchesReplays = true
     var replayCache = RunReplayCache()
-    /// While a run is recorded: which ledger entries it allocated and has not freed (by entry),
-    /// how many, whether it allocated at all, and whether it freed an allocation made before it
+    /// While a run is recorded: which ledger entries it allocated and has not freed (by entry;
+    /// empty: it allocated nothing), how many, and whether it freed an allocation made before it
     /// (then it is not kept: a replay could not redo that on another ledger).
     var runAllocations: [Bool] = []
     var runLiveAllocations = 0
-    var runAllocates = false
     var runFreesEarlier = false
     /// While a run is recorded: the link queue peaks it reaches, and its numerics.
     var recordsPeaks = false

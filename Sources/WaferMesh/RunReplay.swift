@@ -296,7 +296,6 @@ extension MeshEngine {
         // SRAM: the run's own allocations are watched, and its peaks measured from where it starts.
         runAllocations.removeAll(keepingCapacity: true)
         runLiveAllocations = 0
-        runAllocates = false
         runFreesEarlier = false
         for c in 0..<geometry.coreCount { cores[c].sramPeak = cores[c].sramNow }
         peakLog.removeAll()
@@ -349,7 +348,7 @@ extension MeshEngine {
         }
         let n = geometry.coreCount
         var sramRise: [Int32] = []
-        if runAllocates { sramRise = (0..<n).map { cores[$0].sramPeak - r.cores[$0].sramNow } }
+        if !runAllocations.isEmpty { sramRise = (0..<n).map { cores[$0].sramPeak - r.cores[$0].sramNow } }
         for c in 0..<n { cores[c].sramPeak = max(cores[c].sramPeak, r.cores[c].sramPeak) }
         if recordOverflowed { replayCache.wastedRecords[RunReplayCache.family(r.key), default: 0] += 1 }
         guard completed, !recordOverflowed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
@@ -410,7 +409,6 @@ extension MeshEngine {
         if e >= runAllocations.count { runAllocations += [Bool](repeating: false, count: e + 1 - runAllocations.count) }
         runAllocations[e] = true
         runLiveAllocations += 1
-        runAllocates = true
     }
 
     /// Notes that the run being recorded freed ledger entry `entry` (its own, or one made before it).
