@@ -141,6 +141,7 @@ extension MeshEngine {
         deliveries.states[d] = DeliveryState(key: ms.pointee.key, injection: ms.pointee.injection, head: h, tail: tail,
                                              core: Int32(p), next: -1, colour: ms.pointee.colour, bytes: ms.pointee.bytes,
                                              hops: ms.pointee.hops, relays: ms.pointee.relays, isFinal: isFinal)
+        if tracksRoutes { arrivalLog.append(p << 32 | Int(ms.pointee.route)) }
         if messages.carriesPayloads {
             if taping { tapeCopy(message: m, delivery: d, core: p, isFinal: isFinal) }
             // The final copy takes the message's payload (its slot is recycled right after).

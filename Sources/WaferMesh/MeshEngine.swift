@@ -74,6 +74,9 @@ public struct EngineStats: Sendable {
     public var replayedRuns = 0
     public var replayedEvents: Int64 = 0
     public var replayedHopEvents: Int64 = 0
+    /// Replayed runs whose numerics were redone from the program's ops (`NumericsRerun`), their
+    /// tape being too long to keep.
+    public var rerunNumerics = 0
 }
 
 /// The discrete-event simulation of a wafer-scale mesh: measures what a distributed program costs.
@@ -188,9 +191,18 @@ public final class MeshEngine: TraceTotalsSource {
     var recordsPeaks = false
     var peakLog: [(Int32, Int32)] = []
     var taping = false
-    /// The tape or window log of the run being recorded outgrew `recordCap` entries
+    /// The window log of the run being recorded outgrew `recordCap` entries
     /// (`RunReplayCache.maxEntriesPerCore` for each core of the mesh, `entriesPerCoreLimit` here).
     var recordOverflowed = false
+    /// The numerics tape of the run being recorded outgrew `recordCap` entries: the run is kept
+    /// without it, and a replay reruns its numerics (`NumericsRerun`).
+    var tapeOverflowed = false
+    /// While a run with numerics is recorded: the routes it sends on (`usedRoutes`) and the order
+    /// copies reach the cores (`arrivalLog`), for a rerun of its numerics.
+    var tracksRoutes = false
+    var usedRoutes: [Bool] = []
+    /// While `tracksRoutes`: every copy delivered, `core << 32 | route`, in the engine's order.
+    var arrivalLog: [Int] = []
     var recordCap = 0
     var entriesPerCoreLimit = RunReplayCache.maxEntriesPerCore
     /// While a run is recorded for a recorder that keeps records (`kernel` and `summary` detail
@@ -352,7 +364,7 @@ public final class MeshEngine: TraceTotalsSource {
                 // simulated (and its violation found), not replayed, nor recorded again.
                 if fitsSRAM(replayCache.records[i]) {
                     replayCache.use(i)
-                    replay(record: i, program, base: base)
+                    try replay(record: i, program, base: base)
                     return
                 }
             } else if replayCache.keepsRecording(key) {

@@ -11,7 +11,8 @@ import WaferTrace
 /// run did, `Δ` later: the same events in the same order, the same waits, the same messages on
 /// the same links. Its effect is the recorded one shifted by `Δ`: end times, link and ramp
 /// claims, link and core totals, kernel marks, and (with numerics) the same sequence of works,
-/// snapshots, copies and stores, which is replayed on the new program's arithmetic.
+/// snapshots, copies and stores, which is replayed on the new program's arithmetic (or, where
+/// that tape is too long to keep, redone from the program's ops: `NumericsRerun`).
 ///
 /// Only runs that change nothing else are recorded: no violation, no mail left in a mailbox at
 /// either end, no per-event records kept (`full` detail), and SRAM allocated in the run freed in
@@ -57,6 +58,12 @@ struct RunRecord {
     let spans: [RecordedSpan]
     let windows: [RecordedWindow]
     let hasNumerics: Bool
+    /// The numerics are redone from the program's ops (`NumericsRerun`), not from a tape: the
+    /// run's tape was too long to keep.
+    let rerunsNumerics: Bool
+    /// For a rerun: the cores' colours fed by more than one route, with the routes of their copies
+    /// in arrival order (`NumericsRerun`).
+    let mixedArrivals: [Int: [Int32]]
     /// Per core, the most SRAM the run held above what the core held when it started (empty: the
     /// run allocated nothing).
     let sramRise: [Int32]
@@ -69,7 +76,7 @@ struct RunRecord {
     /// How often it was replayed.
     var replays = 0
     /// Whether it holds a numerics tape or a log for a recorder (what makes records big).
-    var isHeavy: Bool { hasNumerics || !spans.isEmpty || !windows.isEmpty }
+    var isHeavy: Bool { (hasNumerics && !rerunsNumerics) || !spans.isEmpty || !windows.isEmpty }
 
     static let unchanged = Int64.min
 
@@ -78,7 +85,7 @@ struct RunRecord {
             + linkFree.count * 16 + peaks.count * 8 + totals.bytes + marks.count * 8
             + tape.count * MemoryLayout<NumericsPipeline.Entry>.stride + (lanes?.bytes ?? 0)
             + spans.count * MemoryLayout<RecordedSpan>.stride + windows.count * MemoryLayout<RecordedWindow>.stride
-            + (sramRise.count + buffers.count) * 4
+            + (sramRise.count + buffers.count) * 4 + mixedArrivals.reduce(0) { $0 + 48 + 4 * $1.value.count }
     }
 }
 
@@ -152,9 +159,10 @@ struct RunReplayCache {
     /// step's layers) still recorded. Timing-only runs without a trace are never given up on.
     func keepsRecording(_ key: AnyHashable) -> Bool { (wastedRecords[Self.family(key)] ?? 0) < Self.maxWastedRecords }
     static let maxWastedRecords = 8
-    /// A run whose numerics tape, or log of link-window adds (`kernel` detail), grows past this
-    /// many entries for each core of the mesh (a cap on the total, whichever cores make them) is
-    /// not kept. A SmolLM2 decode layer on 96² tapes ~82 a core and logs
+    /// A run whose log of link-window adds (`kernel` detail) grows past this many entries for each
+    /// core of the mesh (a cap on the total, whichever cores make them) is not kept; one whose
+    /// numerics tape does is kept without it, its numerics rerun from the program's ops on a
+    /// replay (`NumericsRerun`). A SmolLM2 decode layer on 96² tapes ~82 a core and logs
     /// ~28 windows; a MeshGEMM prefill's GEMMs tape 950–1,410 (8.8–13 M entries, 141–208 MB) and
     /// log 550–1,040 windows: too big to keep the dozen that recur. Recording them made an
     /// 81-token prefill with numbers 243 → 324 s and 1.27 → 2.17 GB, and a 96-token timing-only
@@ -169,7 +177,7 @@ struct RunReplayCache {
         for i in records.indices where records[i].hash == hash && records[i].routeCount == routeCount
             && records[i].marks.count == 2 * invocations && records[i].buffers.count == buffers && records[i].key == key
             && records[i].start == start
-            && (!records[i].hasNumerics || !records[i].tape.isEmpty || (twoThreads && records[i].lanes != nil)) {
+            && (!records[i].hasNumerics || records[i].rerunsNumerics || !records[i].tape.isEmpty || (twoThreads && records[i].lanes != nil)) {
             return i
         }
         return nil
@@ -303,6 +311,10 @@ extension MeshEngine {
         if store != nil {
             tape.removeAll()
             taping = true
+            tapeOverflowed = false
+            usedRoutes = [Bool](repeating: false, count: routes.count)
+            arrivalLog.removeAll()
+            tracksRoutes = true
         }
         recordCap = entriesPerCoreLimit * geometry.coreCount
         if recorder.keepsRecords {
@@ -336,6 +348,12 @@ extension MeshEngine {
         }
         recordsPeaks = false
         taping = false
+        tracksRoutes = false
+        // A tape too long to keep: the record is kept without it, and its numerics are rerun.
+        let rerun = tapeOverflowed
+        let mixed = rerun ? mixedArrivals(used: usedRoutes, arrivals: arrivalLog) : [:]
+        usedRoutes = []
+        arrivalLog = []
         let logged = recorder.keepsRecords
         if logged {
             logsRecords = false
@@ -388,7 +406,7 @@ extension MeshEngine {
             events: counts.events - r.events, hopCount: counts.hopEvents - r.hopCount, tape: tape.count > 0 ? Array(UnsafeBufferPointer(start: tape.base, count: tape.count)) : [],
             lanes: nil, spans: logged ? spanLog : [],
             windows: logged ? windowLog : [],
-            hasNumerics: tape.count > 0, sramRise: sramRise, buffers: program.replayBuffers, lastUse: 0))
+            hasNumerics: tape.count > 0 || rerun, rerunsNumerics: rerun, mixedArrivals: mixed, sramRise: sramRise, buffers: program.replayBuffers, lastUse: 0))
     }
 
     /// Adds an entry to the numerics tape of the run being recorded, unless it has grown past
@@ -396,7 +414,7 @@ extension MeshEngine {
     @inline(__always) func tapeAppend(_ e: NumericsPipeline.Entry) {
         if tape.count >= recordCap {
             taping = false
-            recordOverflowed = true
+            tapeOverflowed = true
             tape.removeAll()
             return
         }
@@ -440,8 +458,8 @@ extension MeshEngine {
 
     /// Applies record `i` to a run whose first cycle is `base`, with `program`'s arithmetic.
     ///
-    /// - Complexity: O(cores + links + the record's numerics tape).
-    func replay<P: MeshProgram>(record i: Int, _ program: P, base: Int64) {
+    /// - Complexity: O(cores + links + the record's numerics tape, or the program's ops when they are rerun).
+    func replay<P: MeshProgram>(record i: Int, _ program: P, base: Int64) throws {
         let r = replayCache.records[i]
         let n = geometry.coreCount
         @inline(__always) func shifted(_ rel: Int64, _ old: Int64) -> Int64 { rel == RunRecord.unchanged ? old : base + rel }
@@ -494,6 +512,12 @@ extension MeshEngine {
         counts.replayedHopEvents += r.hopCount
         guard r.hasNumerics, let store else { return }
         precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
+        if r.rerunsNumerics {
+            let rerun = NumericsRerun(routes: routes, coreCount: n, stepOffsets: stepOffset, mixed: r.mixedArrivals)
+            try rerun.run(program, store: store)
+            counts.rerunNumerics += 1
+            return
+        }
         let slots = SlotMap(from: r.buffers, to: program.replayBuffers)
         if numericsThreads > 1 {
             replayLanes(record: i, program, store: store, slots: slots)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import WaferLLM
 import WaferKernels
-import WaferMesh
+@testable import WaferMesh
 import WaferModel
 import WaferSpec
 import WaferTrace
@@ -84,29 +84,43 @@ final class MeshPrefillTests: XCTestCase {
             var kernels: [KernelMark]
             var spans: [Span]
         }
-        func run(_ w: ModelWeights?, replays: Bool, threads: Int) throws -> (Outcome, Int) {
-            let (d, rec) = try makeDecoder(decoderSpec(4, 4), config: config, weights: w, policy: .shift, detail: .kernel)
+        func run(_ w: ModelWeights?, replays: Bool, threads: Int, detail: TraceDetail = .kernel, tapeLimit: Int? = nil) throws -> (Outcome, Int, Int) {
+            let (d, rec) = try makeDecoder(decoderSpec(4, 4), config: config, weights: w, policy: .shift, detail: detail)
             d.engine.replaysRuns = replays
             d.engine.numericsThreads = threads
+            if let tapeLimit { d.engine.entriesPerCoreLimit = tapeLimit }
             var logits: [[UInt32]] = []
             if let l = try d.prefill(prompt: [3, 17, 42, 8, 9, 11, 2]) { logits.append(l.map(\.bitPattern)) }
             if let l = try d.step(token: 4, phase: "decode") { logits.append(l.map(\.bitPattern)) }
-            let replayed = Int(d.engine.stats.replayedRuns)
+            let replayed = Int(d.engine.stats.replayedRuns), reruns = d.engine.stats.rerunNumerics
             d.engine.finishRecording()
             let t = try rec.finish()
             return (Outcome(logits: logits, ends: d.stepEnds, summary: t.summary, cores: t.coreTotals, links: t.linkTotals,
-                            kernels: t.kernels, spans: t.spans), replayed)
+                            kernels: t.kernels, spans: t.spans), replayed, reruns)
         }
         for (w, threads) in [(nil, 1), (weights, 1), (weights, 2)] as [(ModelWeights?, Int)] {
             let what = "numerics \(w != nil), \(threads) thread(s)"
-            let (simulated, none) = try run(w, replays: false, threads: threads)
-            let (replayed, count) = try run(w, replays: true, threads: threads)
+            let (simulated, none, _) = try run(w, replays: false, threads: threads)
+            let (replayed, count, reruns) = try run(w, replays: true, threads: threads)
+            XCTAssertEqual(reruns, 0, what)
             XCTAssertEqual(none, 0)
             // Layers 2–5 start as layers 0 and 1 did: 12 runs a layer.
             XCTAssertGreaterThanOrEqual(count, 12 * 4, what)
             XCTAssertEqual(replayed.logits.count, w == nil ? 0 : 2, what)
             XCTAssertEqual(replayed, simulated, what)
             XCTAssertGreaterThan(simulated.cores.peakSramBytes.max() ?? 0, 0)
+        }
+        // Numerics tapes too long to keep (as the GEMMs' are on a big grid): the layers' runs are
+        // replayed with their numerics rerun from the programs' ops (MeshGEMMs and GEMM-Ts, whose
+        // ReduceAdd roots move step by step), bit for bit.
+        for threads in [1, 2] {
+            let what = "numerics rerun, \(threads) thread(s)"
+            let (simulated, _, _) = try run(weights, replays: false, threads: threads, detail: .summary)
+            let (replayed, count, reruns) = try run(weights, replays: true, threads: threads, detail: .summary, tapeLimit: 0)
+            XCTAssertGreaterThanOrEqual(count, 12 * 4, what)
+            XCTAssertGreaterThanOrEqual(reruns, 12 * 4, what)
+            XCTAssertEqual(replayed.logits.count, 2, what)
+            XCTAssertEqual(replayed, simulated, what)
         }
     }
 

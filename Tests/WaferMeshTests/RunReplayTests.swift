@@ -230,10 +230,15 @@ final class RunReplayTests: XCTestCase {
             XCTAssertEqual(stats.replayedRuns, 4, "\(threads) thread(s)")
             XCTAssertEqual(replayed, simulated, "\(threads) thread(s)")
         }
-        // Runs whose tapes outgrow the limit are simulated (each core tapes about 50 entries a run here).
-        let (capped, cappedStats) = try simulate(replays: true, numerics: true, tapeLimit: 8)
-        XCTAssertEqual(cappedStats.replayedRuns, 0)
-        XCTAssertEqual(capped, simulated)
+        // Runs whose tapes outgrow the limit (each core tapes about 50 entries a run here) are kept
+        // without their tapes, and their numerics are rerun from the program's ops: every core
+        // here takes row copies on one colour from two routes, in the recorded order.
+        for threads in [1, 2] {
+            let (capped, cappedStats) = try simulate(replays: true, threads: threads, numerics: true, tapeLimit: 8)
+            XCTAssertEqual(cappedStats.replayedRuns, 4, "\(threads) thread(s)")
+            XCTAssertEqual(cappedStats.rerunNumerics, 4, "\(threads) thread(s)")
+            XCTAssertEqual(capped, simulated, "\(threads) thread(s)")
+        }
         let (roomy, roomyStats) = try simulate(replays: true, numerics: true, tapeLimit: 200)
         XCTAssertEqual(roomyStats.replayedRuns, 4)
         XCTAssertEqual(roomy, simulated)
@@ -379,7 +384,7 @@ final class RunReplayTests: XCTestCase {
                                                                    totalMacs: 0, maxHops: 0, maxRelays: 0), hopEvents: 0,
                   marks: [], makespan: 0, events: 0, hopCount: 0,
                   tape: numerics ? [NumericsPipeline.Entry(kind: .work, a: 0, b: 0, c: 0)] : [], lanes: nil, spans: [], windows: [],
-                  hasNumerics: numerics, sramRise: [], buffers: [], lastUse: 0)
+                  hasNumerics: numerics, rerunsNumerics: false, mixedArrivals: [:], sramRise: [], buffers: [], lastUse: 0)
     }
 
     /// Once `maxWastedTapes` records with numerics of one family of keys in a row are pushed out
