@@ -121,7 +121,9 @@ final class NumericsRerun {
         return start
     }
 
-    @inline(__always) private func post(_ payload: [Float], colour: Int32, route: Int32, to core: Int) {
+    /// Puts a copy of `payload` in `core`'s mailbox; the last copy of a message takes the payload
+    /// itself (`payload` is left empty).
+    @inline(__always) private func post(_ payload: inout [Float], last: Bool, colour: Int32, route: Int32, to core: Int) {
         let k: Int
         if freeMail >= 0 {
             k = Int(freeMail)
@@ -132,7 +134,7 @@ final class NumericsRerun {
             mail.append(Mail(colour: colour, route: route, next: -1))
             if k >= payloadCapacity { growPayloads() }
         }
-        payloads[k] = payload
+        if last { swap(&payloads[k], &payload) } else { payloads[k] = payload }
         if mailTail[core] >= 0 { mail[Int(mailTail[core])].next = Int32(k) } else { mailHead[core] = Int32(k) }
         mailTail[core] = Int32(k)
     }
@@ -199,12 +201,12 @@ final class NumericsRerun {
                     case .compute(_, _, let work):
                         if work >= 0 { program.execute(work: work, core: c, store: store) }
                     case .send(let r, _, let buffer):
-                        let payload = buffer >= 0 ? store[c, buffer] : []
+                        var payload = buffer >= 0 ? store[c, buffer] : []
                         let colour = routeInfo[Int(r)].colour
                         let (first, count) = deliveries(Int(r))
                         for i in first..<(first + count) {
                             let d = Int(targets[i])
-                            post(payload, colour: colour, route: r, to: d)
+                            post(&payload, last: i == first + count - 1, colour: colour, route: r, to: d)
                             if waiting[d] == colour { waiting[d] = -1 }
                         }
                     case .recv(let colour, let buffer):

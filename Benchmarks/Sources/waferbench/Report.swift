@@ -244,9 +244,24 @@ enum Report {
             md.append("")
             md.append("| run | s | peak RSS | speed-up |")
             md.append("|---|---:|---:|---:|")
-            for p in prefills {
+            for p in prefills where !((p["label"] as? String)?.hasPrefix("prefill with numbers") ?? false) {
                 let ratio = p["label"] as? String == "prefill replayed, 6 layers" ? "\(fmt(fig(off, "seconds") / max(1e-9, fig(on, "seconds")), 1))×" : ""
                 md.append("| \(p["label"] ?? "") | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) | \(ratio) |")
+            }
+            md.append("")
+        }
+        if let off = prefills.first(where: { $0["label"] as? String == "prefill with numbers simulated" }),
+           let on = prefills.first(where: { $0["label"] as? String == "prefill with numbers replayed" }) {
+            md.append("### With real numbers")
+            md.append("")
+            md.append("`waferscope generate --mesh 96x96 --prompt <a 40-token sentence> --prefill meshgemm --max-tokens 1` (SmolLM2's weights, all 30 layers, no trace file), `WAFERSCOPE_REPLAY=0` and `=1`. The GEMMs' numerics tapes (950–1,410 entries a core) are too long to keep, so their records keep none: a replay redoes their numerics from the programs' ops, untimed (`NumericsRerun`: each core's ops in order, copies through per-core mailboxes, taken in the recorded order where two routes feed one colour); the other runs' tapes are replayed. The whole command: model load, weight placement, prefill and one decode step.")
+            md.append("")
+            md.append("| run | s | peak RSS | speed-up | same output |")
+            md.append("|---|---:|---:|---:|---|")
+            let same = (off["stdoutHash"] as? String).map { $0 == (on["stdoutHash"] as? String) }.map { $0 ? "yes" : "**no**" } ?? "—"
+            for p in [off, on] {
+                let ratio = p["label"] as? String == "prefill with numbers replayed" ? "\(fmt(fig(off, "seconds") / max(1e-9, fig(on, "seconds")), 1))×" : ""
+                md.append("| \(p["label"] ?? "") | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) | \(ratio) | \(p["label"] as? String == "prefill with numbers replayed" ? same : "") |")
             }
             md.append("")
         }
