@@ -213,7 +213,6 @@ extension MeshEngine {
             }
         }
         counts.messages += 1
-        if tracksRoutes { usedRoutes[Int(r)] = true }
         // A send span adds to no total: only full detail records it.
         if !runsAhead { recorder.span(Span(core: Int32(c), kind: .send, label: -1, start: inj, end: inj + w, macs: 0)) }
         if inj == t && runsAhead {

@@ -141,13 +141,14 @@ extension MeshEngine {
         deliveries.states[d] = DeliveryState(key: ms.pointee.key, injection: ms.pointee.injection, head: h, tail: tail,
                                              core: Int32(p), next: -1, colour: ms.pointee.colour, bytes: ms.pointee.bytes,
                                              hops: ms.pointee.hops, relays: ms.pointee.relays, isFinal: isFinal)
-        if tracksRoutes { arrivalLog.append(p << 32 | Int(ms.pointee.route)) }
         if messages.carriesPayloads {
             if taping { tapeCopy(message: m, delivery: d, core: p, isFinal: isFinal) }
+            if tracksRoutes { arrivalLog.append(p << 32 | Int(ms.pointee.route)) }
             // The final copy takes the message's payload (its slot is recycled right after).
             if isFinal { swap(&deliveries.payload[d], &messages.payload[m]) } else { deliveries.payload[d] = messages.payload[m] }
         } else if let pipe = activePipeline {
             if taping { tapeCopy(message: m, delivery: d, core: p, isFinal: isFinal) }
+            if tracksRoutes { arrivalLog.append(p << 32 | Int(ms.pointee.route)) }
             pipe._withUnsafeGuaranteedRef { $0.copy(message: m, delivery: d, isFinal: isFinal) }
         }
         if runsAhead {

@@ -197,11 +197,9 @@ public final class MeshEngine: TraceTotalsSource {
     /// The numerics tape of the run being recorded outgrew `recordCap` entries: the run is kept
     /// without it, and a replay reruns its numerics (`NumericsRerun`).
     var tapeOverflowed = false
-    /// While a run with numerics is recorded: the routes it sends on (`usedRoutes`) and the order
-    /// copies reach the cores (`arrivalLog`), for a rerun of its numerics.
+    /// While a run with numerics is recorded: every copy delivered, `core << 32 | route`, in the
+    /// engine's order (`arrivalLog`), for a rerun of its numerics.
     var tracksRoutes = false
-    var usedRoutes: [Bool] = []
-    /// While `tracksRoutes`: every copy delivered, `core << 32 | route`, in the engine's order.
     var arrivalLog: [Int] = []
     var recordCap = 0
     var entriesPerCoreLimit = RunReplayCache.maxEntriesPerCore

@@ -248,14 +248,16 @@ final class NumericsRerun {
 }
 
 extension MeshEngine {
-    /// For every (core << 32 | colour) that received copies from two or more of the `used` routes
-    /// in a recorded run, the routes of its copies in the order they arrived (`arrivals`: one
-    /// `core << 32 | route` per copy, in the engine's order); empty when every core received on
-    /// each colour from one route.
+    /// For every (core << 32 | colour) that received copies from two or more routes in a recorded
+    /// run, the routes of its copies in the order they arrived (`arrivals`: one `core << 32 | route`
+    /// per copy, in the engine's order); empty when every core received on each colour from one
+    /// route.
     ///
-    /// - Complexity: O(cores the used routes deliver to, one message each), plus O(arrivals)
-    ///   when some core's colour is fed by two routes.
-    func mixedArrivals(used: [Bool], arrivals: [Int]) -> [Int: [Int32]] {
+    /// - Complexity: O(arrivals + routes), plus O(cores the routes used deliver to) hash
+    ///   operations.
+    func mixedArrivals(_ arrivals: [Int]) -> [Int: [Int32]] {
+        var used = [Bool](repeating: false, count: routes.count)
+        for a in arrivals { used[Int(Int32(truncatingIfNeeded: a))] = true }
         var feeder: [Int: Int32] = [:], mixed = Set<Int>()
         let rerun = NumericsRerun(routes: routes, coreCount: geometry.coreCount, stepOffsets: stepOffset)
         for r in used.indices where used[r] {

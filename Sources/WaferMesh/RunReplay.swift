@@ -312,7 +312,6 @@ extension MeshEngine {
             tape.removeAll()
             taping = true
             tapeOverflowed = false
-            usedRoutes = [Bool](repeating: false, count: routes.count)
             arrivalLog.removeAll()
             tracksRoutes = true
         }
@@ -351,8 +350,7 @@ extension MeshEngine {
         tracksRoutes = false
         // A tape too long to keep: the record is kept without it, and its numerics are rerun.
         let rerun = tapeOverflowed
-        let mixed = rerun ? mixedArrivals(used: usedRoutes, arrivals: arrivalLog) : [:]
-        usedRoutes = []
+        let mixed = rerun ? mixedArrivals(arrivalLog) : [:]
         arrivalLog = []
         let logged = recorder.keepsRecords
         if logged {
