@@ -15,8 +15,10 @@
 /// run in here. Where it receives on a colour from two or more routes (a GEMM-T's ReduceAdd
 /// whose root moves step by step), the record keeps the routes its copies came from, in the
 /// order they arrived (`mixed`), and each receive there takes the oldest copy from the next of
-/// them. Works touch only their own core's buffers (a replay key's promise), so the order in
-/// which cores run between receives changes nothing else.
+/// them. A run that used a route delivering to one core twice (turning back through it) is not
+/// kept: there two messages' copies interleave pass by pass. Works touch only their own core's
+/// buffers (a replay key's promise), so the order in which cores run between receives changes
+/// nothing else.
 ///
 /// - Complexity: O(ops + copies) for the run, plus O(routes) to set up.
 final class NumericsRerun {
@@ -201,6 +203,9 @@ final class NumericsRerun {
                     case .compute(_, _, let work):
                         if work >= 0 { program.execute(work: work, core: c, store: store) }
                     case .send(let r, _, let buffer):
+                        guard r >= 0 && Int(r) < routeCount else {
+                            throw MeshError.badProgram("core \(c) sends on undeclared route \(r) in a replay's numerics rerun")
+                        }
                         var payload = buffer >= 0 ? store[c, buffer] : []
                         let colour = routeInfo[Int(r)].colour
                         let (first, count) = deliveries(Int(r))
@@ -251,18 +256,22 @@ extension MeshEngine {
     /// For every (core << 32 | colour) that received copies from two or more routes in a recorded
     /// run, the routes of its copies in the order they arrived (`arrivals`: one `core << 32 | route`
     /// per copy, in the engine's order); empty when every core received on each colour from one
-    /// route.
+    /// route. Nil when a route the run used delivers to one core twice (a route that turns back
+    /// through a core it delivered to): two messages' copies there interleave pass by pass, which
+    /// the rerun, posting a message's copies at once, would not reproduce.
     ///
     /// - Complexity: O(arrivals + routes), plus O(cores the routes used deliver to) hash
     ///   operations.
-    func mixedArrivals(_ arrivals: [Int]) -> [Int: [Int32]] {
+    func mixedArrivals(_ arrivals: [Int]) -> [Int: [Int32]]? {
         var used = [Bool](repeating: false, count: routes.count)
         for a in arrivals { used[Int(Int32(truncatingIfNeeded: a))] = true }
         var feeder: [Int: Int32] = [:], mixed = Set<Int>()
         let rerun = NumericsRerun(routes: routes, coreCount: geometry.coreCount, stepOffsets: stepOffset)
         for r in used.indices where used[r] {
             let colour = Int(routes.routes[r].colour)
-            for core in rerun.deliveryCores(of: r) {
+            let cores = rerun.deliveryCores(of: r)
+            if Set(cores).count < cores.count { return nil }
+            for core in cores {
                 let k = Int(core) << 32 | colour
                 if let f = feeder[k], f != Int32(r) { mixed.insert(k) }
                 feeder[k] = Int32(r)

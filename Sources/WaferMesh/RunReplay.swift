@@ -75,8 +75,9 @@ struct RunRecord {
     var lastRun = 0
     /// How often it was replayed.
     var replays = 0
-    /// Whether it holds a numerics tape or a log for a recorder (what makes records big).
-    var isHeavy: Bool { (hasNumerics && !rerunsNumerics) || !spans.isEmpty || !windows.isEmpty }
+    /// Whether it holds numerics (a tape, or a rerun's: its recording cost a tape up to the cap) or
+    /// a log for a recorder: what makes records big or costly to make.
+    var isHeavy: Bool { hasNumerics || !spans.isEmpty || !windows.isEmpty }
 
     static let unchanged = Int64.min
 
@@ -150,8 +151,8 @@ struct RunReplayCache {
     static let largestRecordBytes = 512 << 20
     var budgetBytes = Self.baseBudgetBytes
     /// Per family of keys (the type of the key's value: one per kind of program), heavy records
-    /// (`RunRecord.isHeavy`) the budget pushed out unreplayed, or runs not kept for their tape's
-    /// or log's length (`maxEntriesPerCore`), in a row.
+    /// (`RunRecord.isHeavy`) the budget pushed out unreplayed, or runs not kept for their log's
+    /// length (`maxEntriesPerCore`) or because their numerics could not be rerun, in a row.
     var wastedRecords: [ObjectIdentifier: Int] = [:]
     /// Whether runs under `key` are still recorded: not once `maxWastedRecords` of its family in a
     /// row were wasted (records too big to keep as many as the recurring runs need: recording
@@ -348,10 +349,7 @@ extension MeshEngine {
         recordsPeaks = false
         taping = false
         tracksRoutes = false
-        // A tape too long to keep: the record is kept without it, and its numerics are rerun.
-        let rerun = tapeOverflowed
-        let mixed = rerun ? mixedArrivals(arrivalLog) : [:]
-        arrivalLog = []
+        defer { arrivalLog = [] }
         let logged = recorder.keepsRecords
         if logged {
             logsRecords = false
@@ -366,8 +364,13 @@ extension MeshEngine {
         var sramRise: [Int32] = []
         if !runAllocations.isEmpty { sramRise = (0..<n).map { cores[$0].sramPeak - r.cores[$0].sramNow } }
         for c in 0..<n { cores[c].sramPeak = max(cores[c].sramPeak, r.cores[c].sramPeak) }
-        if recordOverflowed { replayCache.wastedRecords[RunReplayCache.family(r.key), default: 0] += 1 }
-        guard completed, !recordOverflowed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
+        // A tape too long to keep: the record is kept without it, and its numerics are rerun
+        // (when they can be: `mixedArrivals`).
+        let rerun = tapeOverflowed
+        var mixed: [Int: [Int32]]? = [:]
+        if rerun && completed && !recordOverflowed { mixed = mixedArrivals(arrivalLog) }
+        if recordOverflowed || mixed == nil { replayCache.wastedRecords[RunReplayCache.family(r.key), default: 0] += 1 }
+        guard completed, !recordOverflowed, let mixed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
               !(logged && logBroken) else { return }
         for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
             guard invs.contains(Int32(i)) else { return }

@@ -76,4 +76,103 @@ final class NumericsRerunTests: XCTestCase {
         XCTAssertEqual(stats.rerunNumerics, 2)
         XCTAssertEqual(replayed.bitPattern, simulated.bitPattern)
     }
+
+    /// Core 0 sends [1], then [2], on a route that delivers along 7 hops east and turns back west 6
+    /// hops, so it enters core 1 twice; core 1 folds its four copies, `acc = acc · 3 + copy`, core 2
+    /// takes its two. At core 1 the copies interleave pass by pass (1, 2, 1, 2), which a rerun
+    /// posting each message's copies at once would not give: such a run is simulated every time.
+    struct TurningBack: MeshProgram {
+        let route: Int32
+        let label: Int32
+        var replayKey: AnyHashable? { AnyHashable("turning back") }
+        var executesPerCore: Bool { true }
+        func op(core: Int, pc: Int) -> MeshOp? {
+            let ops: [MeshOp]
+            switch core {
+            case 0: ops = [.compute(macs: 1, label: label, work: 0), .send(route: route, bytes: 4, buffer: 0),
+                           .compute(macs: 0, label: label, work: 1), .send(route: route, bytes: 4, buffer: 0)]
+            case 1: ops = (0..<4).flatMap { _ in [MeshOp.recv(colour: 0, buffer: 1), .compute(macs: 1, label: label, work: 2)] }
+            default: ops = [.recv(colour: 0, buffer: 1), .recv(colour: 0, buffer: 1)]
+            }
+            return pc < ops.count ? ops[pc] : nil
+        }
+        func execute(work: Int32, core: Int, store: PayloadStore) {
+            switch work {
+            case 0: store[core, 0] = [1]
+            case 1: store[core, 0] = [2]
+            default: store[core, 0] = [(store[core, 0].first ?? 0) * 3 + store[core, 1][0]]
+            }
+        }
+    }
+
+    func testRunsWhoseRouteEntersACoreTwiceAreNotRerun() throws {
+        func folds(replays: Bool) throws -> ([Float], EngineStats) {
+            let spec = try MeshSpec.tiny.subgrid(width: 8, height: 1)
+            let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 2)
+            e.replaysRuns = replays
+            e.entriesPerCoreLimit = 0
+            let r = try e.route(from: 0, colour: 0, legs: [RouteLeg(.east, 7, deliverAlong: true), RouteLeg(.west, 6)])
+            let program = TurningBack(route: r, label: e.label("fold"))
+            var out: [Float] = []
+            for _ in 0..<3 {
+                e.hold(0..<spec.coreCount, until: e.makespanCycles)
+                try e.run(program)
+                out.append(try XCTUnwrap(e.store?[1, 0].first))
+            }
+            return (out, e.stats)
+        }
+        let (simulated, _) = try folds(replays: false)
+        // 1, 2, 1, 2 folded: ((1 · 3 + 2) · 3 + 1) · 3 + 2 = 50 after the first run.
+        XCTAssertEqual(simulated.first, 50)
+        let (replayed, stats) = try folds(replays: true)
+        XCTAssertEqual(stats.rerunNumerics, 0)
+        XCTAssertEqual(stats.replayedRuns, 0)
+        XCTAssertEqual(replayed, simulated)
+    }
+
+    struct OneSend: MeshProgram {
+        let route: Int32, source: Int
+        func op(core: Int, pc: Int) -> MeshOp? { core == source && pc == 0 ? .send(route: route, bytes: 40, buffer: 0) : nil }
+    }
+
+    /// A rerun delivers each copy where the engine does, in the same order: 300 routes of 1–4
+    /// legs on 6×6, delivering along some legs and relaying at the ends of some.
+    func testRerunDeliversWhereTheEngineEjects() throws {
+        let spec = try MeshSpec.wse2.subgrid(width: 6, height: 6)
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        var multicasts = 0, relays = 0
+        for trial in 0..<300 {
+            let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 1)
+            var x = next(6), y = next(6)
+            let source = y * 6 + x
+            var legs: [RouteLeg] = []
+            let count = 1 + next(4)
+            for i in 0..<count {
+                var options: [(Direction, Int)] = []
+                for d in [Direction.east, .west, .north, .south] {
+                    var h = 1
+                    while (0..<6).contains(x + d.step.dx * h) && (0..<6).contains(y + d.step.dy * h) { options.append((d, h)); h += 1 }
+                }
+                let (d, h) = options[next(options.count)]
+                let along = next(2) == 1, relay = i < count - 1 && next(2) == 1
+                legs.append(RouteLeg(d, h, deliverAlong: along, relayAtEnd: relay))
+                multicasts += along ? 1 : 0
+                relays += relay ? 1 : 0
+                x += d.step.dx * h
+                y += d.step.dy * h
+            }
+            let r = try e.route(from: source, colour: 0, legs: legs)
+            e.tracksRoutes = true
+            try e.run(OneSend(route: r, source: source))
+            let ejected = e.arrivalLog.map { Int32($0 >> 32) }
+            let rerun = NumericsRerun(routes: e.routes, coreCount: spec.coreCount, stepOffsets: e.stepOffset)
+            XCTAssertEqual(rerun.deliveryCores(of: Int(r)), ejected, "trial \(trial), legs \(legs)")
+        }
+        XCTAssertGreaterThan(multicasts, 100)
+        XCTAssertGreaterThan(relays, 50)
+    }
 }
