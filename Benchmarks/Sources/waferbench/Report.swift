@@ -236,8 +236,14 @@ enum Report {
             }
         }
         let prefills = cli.filter { ($0["label"] as? String)?.hasPrefix("prefill ") == true }
-        if let off = prefills.first(where: { $0["label"] as? String == "prefill simulated, 6 layers" }),
-           let on = prefills.first(where: { $0["label"] as? String == "prefill replayed, 6 layers" }) {
+        func prefill(_ label: String) -> JSONObject? { prefills.first { $0["label"] as? String == label } }
+        /// A row of a prefill table: seconds, peak RSS, the speed-up over `slower` (when given), and more cells.
+        func prefillRow(_ p: JSONObject, over slower: JSONObject?, _ more: [String] = []) -> String {
+            let ratio = slower.map { "\(fmt(fig($0, "seconds") / max(1e-9, fig(p, "seconds")), 1))×" } ?? ""
+            return "| " + ([p["label"] as? String ?? "", fmt(fig(p, "seconds")), megabytes(Int(fig(p, "peakRSSBytes"))), ratio] + more)
+                .joined(separator: " | ") + " |"
+        }
+        if let off = prefill("prefill simulated, 6 layers"), let on = prefill("prefill replayed, 6 layers") {
             md.append("## A MeshGEMM prefill with its layers replayed")
             md.append("")
             md.append("`waferscope generate --timing-only --config smollm2-135m --mesh 96x96 --prompt-tokens 96 --max-tokens 1 --prefill meshgemm [--simulate-layers 6]`, with `WAFERSCOPE_REPLAY=0` (every run simulated) and `=1` (the default: a run that starts as one of an earlier layer did is replayed from its record, on the layer's own weights and cache slots). Layers start alike every other layer from layer 2 on, so about 2.7 layers are simulated and the rest replayed; the cycles are the same (the tests compare logits' bits, cycles and trace files).")
@@ -245,13 +251,11 @@ enum Report {
             md.append("| run | s | peak RSS | speed-up |")
             md.append("|---|---:|---:|---:|")
             for p in prefills where !((p["label"] as? String)?.hasPrefix("prefill with numbers") ?? false) {
-                let ratio = p["label"] as? String == "prefill replayed, 6 layers" ? "\(fmt(fig(off, "seconds") / max(1e-9, fig(on, "seconds")), 1))×" : ""
-                md.append("| \(p["label"] ?? "") | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) | \(ratio) |")
+                md.append(prefillRow(p, over: p["label"] as? String == "prefill replayed, 6 layers" ? off : nil))
             }
             md.append("")
         }
-        if let off = prefills.first(where: { $0["label"] as? String == "prefill with numbers simulated" }),
-           let on = prefills.first(where: { $0["label"] as? String == "prefill with numbers replayed" }) {
+        if let off = prefill("prefill with numbers simulated"), let on = prefill("prefill with numbers replayed") {
             md.append("### With real numbers")
             md.append("")
             md.append("`waferscope generate --mesh 96x96 --prompt <a 40-token sentence> --prefill meshgemm --max-tokens 1` (SmolLM2's weights, all 30 layers, no trace file), `WAFERSCOPE_REPLAY=0` and `=1`. The GEMMs' numerics tapes (950–1,410 entries a core) are too long to keep, so their records keep none: a replay redoes their numerics from the programs' ops, untimed (`NumericsRerun`: each core's ops in order, copies through per-core mailboxes, taken in the recorded order where two routes feed one colour); the other runs' tapes are replayed. The whole command: model load, weight placement, prefill and one decode step.")
@@ -259,10 +263,8 @@ enum Report {
             md.append("| run | s | peak RSS | speed-up | same output |")
             md.append("|---|---:|---:|---:|---|")
             let same = (off["stdoutHash"] as? String).map { $0 == (on["stdoutHash"] as? String) }.map { $0 ? "yes" : "**no**" } ?? "—"
-            for p in [off, on] {
-                let ratio = p["label"] as? String == "prefill with numbers replayed" ? "\(fmt(fig(off, "seconds") / max(1e-9, fig(on, "seconds")), 1))×" : ""
-                md.append("| \(p["label"] ?? "") | \(fmt(fig(p, "seconds"))) | \(megabytes(Int(fig(p, "peakRSSBytes")))) | \(ratio) | \(p["label"] as? String == "prefill with numbers replayed" ? same : "") |")
-            }
+            md.append(prefillRow(off, over: nil, [""]))
+            md.append(prefillRow(on, over: off, [same]))
             md.append("")
         }
         let sweeps = cli.compactMap { p -> (jobs: Int, part: JSONObject)? in
