@@ -20,21 +20,21 @@
 /// buffers (a replay key's promise), so the order in which cores run between receives changes
 /// nothing else.
 ///
-/// - Complexity: O(ops + copies) for the run, plus O(routes) to set up.
+/// - Complexity: O(ops + copies) for the run, plus O(routes) to set up (each route used is
+///   walked once, from the engine's route table).
 final class NumericsRerun {
-    private let routeEntries: UnsafeMutablePointer<RouteEntry>
-    private let legEntries: UnsafeMutablePointer<LegEntry>
+    private let routes: RouteTable
     private let routeCount: Int
     private let offsets: (Int, Int, Int, Int)
     private let coreCount: Int
-    /// Per route (8 bytes, read on every send): where its deliveries sit in `targets` (−1: not
-    /// worked out yet), and its colour.
+    /// Per route (8 bytes, read on every send): where its deliveries sit in `targets` and its
+    /// colour (start −1: neither worked out yet).
     private let routeInfo: UnsafeMutablePointer<(start: Int32, colour: Int32)>
     /// Per route, once worked out: how many cores it delivers to, then those cores (in the order
     /// routes are first sent on, so a sweep reads it nearly in order).
     private var targets = RawVec<Int32>(capacity: 1024)
     /// Mailboxes: per core the first and last copy waiting; per copy its colour, route, successor
-    /// and payload (a pool, its free copies chained through `mailNext`).
+    /// and payload (a pool, its free copies chained through `next`).
     private let mailHead: UnsafeMutablePointer<Int32>, mailTail: UnsafeMutablePointer<Int32>
     private var mail = RawVec<Mail>(capacity: 1024)
     private var payloads: UnsafeMutablePointer<[Float]>
@@ -54,16 +54,12 @@ final class NumericsRerun {
 
     /// Reads `routes` as they are now (the run's routes are all declared before it starts).
     init(routes: RouteTable, coreCount: Int, stepOffsets: (Int, Int, Int, Int), mixed: [Int: [Int32]] = [:]) {
+        self.routes = routes
         routeCount = routes.count
-        routeEntries = .allocate(capacity: max(1, routeCount))
-        for r in 0..<routeCount { (routeEntries + r).initialize(to: routes.routes[r]) }
-        let legCount = routes.legs.count
-        legEntries = .allocate(capacity: max(1, legCount))
-        for l in 0..<legCount { (legEntries + l).initialize(to: routes.legs[l]) }
         offsets = stepOffsets
         self.coreCount = coreCount
         routeInfo = .allocate(capacity: max(1, routeCount))
-        for r in 0..<routeCount { (routeInfo + r).initialize(to: (-1, routeEntries[r].colour)) }
+        routeInfo.initialize(repeating: (-1, 0), count: max(1, routeCount))
         mailHead = .allocate(capacity: max(1, coreCount))
         mailHead.initialize(repeating: -1, count: max(1, coreCount))
         mailTail = .allocate(capacity: max(1, coreCount))
@@ -77,8 +73,6 @@ final class NumericsRerun {
     }
 
     deinit {
-        routeEntries.deallocate()
-        legEntries.deallocate()
         routeInfo.deallocate()
         mailHead.deallocate()
         mailTail.deallocate()
@@ -90,21 +84,24 @@ final class NumericsRerun {
     }
 
     /// The cores route `r` delivers a copy to: every core entered on a leg that delivers along
-    /// it, then the destination (as `MeshEngine.hop` ejects them); their place in `targets`.
-    @inline(__always) private func deliveries(_ r: Int) -> (start: Int, count: Int) {
-        var s = Int(routeInfo[r].start)
-        if s < 0 { s = workOutDeliveries(r) }
-        return (s &+ 1, Int(targets[s]))
+    /// it, then the destination (as `MeshEngine.hop` ejects them); their place in `targets`, and
+    /// the route's colour.
+    @inline(__always) private func deliveries(_ r: Int) -> (start: Int, count: Int, colour: Int32) {
+        var info = routeInfo[r]
+        if info.start < 0 { info = workOutDeliveries(r) }
+        let s = Int(info.start)
+        return (s &+ 1, Int(targets[s]), info.colour)
     }
 
-    private func workOutDeliveries(_ r: Int) -> Int {
-        let route = routeEntries[r]
+    /// Walks route `r` once (the first time it is sent on), from the engine's route table.
+    private func workOutDeliveries(_ r: Int) -> (start: Int32, colour: Int32) {
+        let route = routes.routes[r]
         let start = targets.count
         targets.append(0)
         var p = Int(route.source)
         let last = Int(route.legEnd) - 1
         for l in Int(route.firstLeg)...last {
-            let leg = legEntries[l]
+            let leg = routes.legs[l]
             let step: Int
             switch leg.direction {
             case 0: step = offsets.0
@@ -119,8 +116,8 @@ final class NumericsRerun {
         }
         targets.append(route.destination)
         targets[start] = Int32(targets.count - start - 1)
-        routeInfo[r].start = Int32(start)
-        return start
+        routeInfo[r] = (Int32(start), route.colour)
+        return routeInfo[r]
     }
 
     /// Puts a copy of `payload` in `core`'s mailbox; the last copy of a message takes the payload
@@ -207,8 +204,7 @@ final class NumericsRerun {
                             throw MeshError.badProgram("core \(c) sends on undeclared route \(r) in a replay's numerics rerun")
                         }
                         var payload = buffer >= 0 ? store[c, buffer] : []
-                        let colour = routeInfo[Int(r)].colour
-                        let (first, count) = deliveries(Int(r))
+                        let (first, count, colour) = deliveries(Int(r))
                         for i in first..<(first + count) {
                             let d = Int(targets[i])
                             post(&payload, last: i == first + count - 1, colour: colour, route: r, to: d)
@@ -247,7 +243,7 @@ final class NumericsRerun {
 
     /// The cores route `r` delivers to, in order.
     func deliveryCores(of r: Int) -> [Int32] {
-        let (first, count) = deliveries(r)
+        let (first, count, _) = deliveries(r)
         return (first..<(first + count)).map { targets[$0] }
     }
 }
