@@ -60,6 +60,9 @@ public struct PhaseProgram: MeshProgram {
     /// True: collective arithmetic and `Phase.local` work touch only the core's own buffers
     /// (a local phase's `work` must keep to that), so the engine may run them beside the simulation.
     public var executesPerCore: Bool { true }
+    /// True: `op` moves only the asked core's phase cursor, reads immutable tables and calls the
+    /// phases' `@Sendable` closures.
+    public var opsPerCore: Bool { true }
 
     /// The program, marked as replayable under `key` (see `MeshProgram.replayKey`): the caller
     /// promises that every program it marks with an equal key has the same phases with the same

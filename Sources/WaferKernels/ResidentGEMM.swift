@@ -410,6 +410,8 @@ public struct ResidentGEMM: MeshProgram {
     }
 
     public var executesPerCore: Bool { true }
+    /// True: `op` reads immutable tables and moves only the asked core's step cursor.
+    public var opsPerCore: Bool { true }
 
     // MARK: - Replay
 

@@ -77,6 +77,8 @@ public struct EngineStats: Sendable {
     /// Replayed runs whose numerics were redone from the program's ops (`NumericsRerun`), their
     /// tape being too long to keep.
     public var rerunNumerics = 0
+    /// Of those, the reruns split in two lanes on two host threads.
+    public var rerunNumericsOnTwoThreads = 0
 }
 
 /// The discrete-event simulation of a wafer-scale mesh: measures what a distributed program costs.
@@ -171,6 +173,10 @@ public final class MeshEngine: TraceTotalsSource {
         return ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1
     }()
     var pipeline: NumericsPipeline?
+    /// The share of cores a numerics rerun on two threads gives this thread's lane, moved after
+    /// each such rerun halfway towards the share that would have balanced the lanes' times (the
+    /// helper thread may be the slower, or share its core with other work). Bits do not depend on it.
+    var rerunShare = 0.5
     /// Whether runs of programs with a `replayKey` are replayed from an earlier identical run
     /// (start state equal up to a shift in time) instead of simulated: the same state, totals,
     /// marks and numbers, without the events (`RunRecord`). Default: true, unless the environment

@@ -42,6 +42,11 @@ public protocol MeshProgram {
     /// read the `PayloadStore`, and `execute` must not read state that `op` changes. Default:
     /// false (run on the engine's thread).
     var executesPerCore: Bool { get }
+    /// Whether `op(core:pc:)` may be called for two different cores at once, on two host threads:
+    /// it changes nothing but state of the core it is asked about (a per-core cursor, say) and
+    /// reads nothing another core's call changes. A replay that redoes its numerics from the ops
+    /// (`NumericsRerun`) then runs the two halves of the mesh on two threads. Default: false.
+    var opsPerCore: Bool { get }
     /// A promise that lets the engine replay this run from an earlier one instead of simulating
     /// it (see `MeshEngine.replaysRuns`): every program with an equal key issues, on every core,
     /// the same ops field for field, except the invocation ids of `begin` and `end`, which sit
@@ -69,6 +74,7 @@ public protocol MeshProgram {
 extension MeshProgram {
     public func execute(work: Int32, core: Int, store: PayloadStore) {}
     public var executesPerCore: Bool { false }
+    public var opsPerCore: Bool { false }
     public var replayKey: AnyHashable? { nil }
     public var replayInvocations: [Int32] { [] }
     public var replayBuffers: [Int32] { [] }

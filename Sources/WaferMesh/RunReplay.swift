@@ -515,7 +515,22 @@ extension MeshEngine {
         precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
         if r.rerunsNumerics {
             let rerun = NumericsRerun(routes: routes, coreCount: n, stepOffsets: stepOffset, mixed: r.mixedArrivals)
-            try rerun.run(program, store: store)
+            if numericsThreads > 1 && program.opsPerCore && program.executesPerCore {
+                // Two lanes: this thread and the pipeline's helper.
+                if pipeline == nil { pipeline = NumericsPipeline() }
+                let helper = pipeline!
+                helper.begin(store: store, messages: &messages, deliveries: &deliveries) { _, _ in }
+                var failure: Error?
+                do {
+                    let times = try rerun.run(program, store: store, split: rerunSplit()) { helper.call($0) }
+                    if let share = times?.balancedShare { rerunShare = min(0.9, max(0.1, (rerunShare + share) / 2)) }
+                } catch { failure = error }
+                helper.end(messages: &messages, deliveries: &deliveries)
+                if let failure { throw failure }
+                counts.rerunNumericsOnTwoThreads += 1
+            } else {
+                try rerun.run(program, store: store)
+            }
             counts.rerunNumerics += 1
             return
         }
@@ -525,6 +540,14 @@ extension MeshEngine {
         } else {
             replayTape(r.tape, program, store: store, slots: slots)
         }
+    }
+
+    /// Where a rerun on two threads splits the cores: `rerunShare` of them, to whole rows, in the
+    /// first lane (this thread's).
+    private func rerunSplit() -> Int {
+        let n = geometry.coreCount, w = max(1, geometry.width)
+        let rows = Int((rerunShare * Double(n) / Double(w)).rounded())
+        return min(n - 1, max(1, rows * w))
     }
 
     /// Redoes a recorded run's numerics on two threads (`TapeLanes`): this one and the pipeline's.

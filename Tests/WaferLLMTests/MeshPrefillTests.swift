@@ -84,7 +84,7 @@ final class MeshPrefillTests: XCTestCase {
             var kernels: [KernelMark]
             var spans: [Span]
         }
-        func run(_ w: ModelWeights?, replays: Bool, threads: Int, detail: TraceDetail = .kernel, tapeLimit: Int? = nil) throws -> (Outcome, Int, Int) {
+        func run(_ w: ModelWeights?, replays: Bool, threads: Int, detail: TraceDetail = .kernel, tapeLimit: Int? = nil) throws -> (Outcome, Int, Int, Int) {
             let (d, rec) = try makeDecoder(decoderSpec(4, 4), config: config, weights: w, policy: .shift, detail: detail)
             d.engine.replaysRuns = replays
             d.engine.numericsThreads = threads
@@ -93,15 +93,16 @@ final class MeshPrefillTests: XCTestCase {
             if let l = try d.prefill(prompt: [3, 17, 42, 8, 9, 11, 2]) { logits.append(l.map(\.bitPattern)) }
             if let l = try d.step(token: 4, phase: "decode") { logits.append(l.map(\.bitPattern)) }
             let replayed = Int(d.engine.stats.replayedRuns), reruns = d.engine.stats.rerunNumerics
+            let twoLaneReruns = d.engine.stats.rerunNumericsOnTwoThreads
             d.engine.finishRecording()
             let t = try rec.finish()
             return (Outcome(logits: logits, ends: d.stepEnds, summary: t.summary, cores: t.coreTotals, links: t.linkTotals,
-                            kernels: t.kernels, spans: t.spans), replayed, reruns)
+                            kernels: t.kernels, spans: t.spans), replayed, reruns, twoLaneReruns)
         }
         for (w, threads) in [(nil, 1), (weights, 1), (weights, 2)] as [(ModelWeights?, Int)] {
             let what = "numerics \(w != nil), \(threads) thread(s)"
-            let (simulated, none, _) = try run(w, replays: false, threads: threads)
-            let (replayed, count, reruns) = try run(w, replays: true, threads: threads)
+            let (simulated, none, _, _) = try run(w, replays: false, threads: threads)
+            let (replayed, count, reruns, _) = try run(w, replays: true, threads: threads)
             XCTAssertEqual(reruns, 0, what)
             XCTAssertEqual(none, 0)
             // Layers 2–5 start as layers 0 and 1 did: 12 runs a layer.
@@ -112,13 +113,14 @@ final class MeshPrefillTests: XCTestCase {
         }
         // Numerics tapes too long to keep (as the GEMMs' are on a big grid): the layers' runs are
         // replayed with their numerics rerun from the programs' ops (MeshGEMMs and GEMM-Ts, whose
-        // ReduceAdd roots move step by step), bit for bit.
+        // ReduceAdd roots move step by step), bit for bit; on two threads in two lanes.
         for threads in [1, 2] {
             let what = "numerics rerun, \(threads) thread(s)"
-            let (simulated, _, _) = try run(weights, replays: false, threads: threads, detail: .summary)
-            let (replayed, count, reruns) = try run(weights, replays: true, threads: threads, detail: .summary, tapeLimit: 0)
+            let (simulated, _, _, _) = try run(weights, replays: false, threads: threads, detail: .summary)
+            let (replayed, count, reruns, twoLanes) = try run(weights, replays: true, threads: threads, detail: .summary, tapeLimit: 0)
             XCTAssertGreaterThanOrEqual(count, 12 * 4, what)
             XCTAssertGreaterThanOrEqual(reruns, 12 * 4, what)
+            XCTAssertEqual(twoLanes, threads == 2 ? reruns : 0, what)
             XCTAssertEqual(replayed.logits.count, 2, what)
             XCTAssertEqual(replayed, simulated, what)
         }
