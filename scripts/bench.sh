@@ -103,12 +103,15 @@ part cli --bin /usr/bin/env --label "prefill replayed, 6 layers" -- WAFERSCOPE_R
     "${PREFILL[@]}" --simulate-layers 6
 part cli --bin /usr/bin/env --label "prefill replayed, 30 layers" -- WAFERSCOPE_REPLAY=1 "$SCRATCH/cli/release/waferscope" "${PREFILL[@]}"
 # With real numbers (the model's weights, all 30 layers): the GEMMs' numerics tapes are too long to
-# keep, so their replays rerun the numerics from the programs' ops. About 3 + 5 minutes.
+# keep, so their replays rerun the numerics from the programs' ops (on two threads, and on one).
+# About 2 + 5 + 3 minutes.
 if [[ "${BENCH_QUICK:-0}" != 1 ]]; then
     PROMPT="The history of the city of Paris goes back more than two thousand years. It began as a small settlement on an island in the river Seine and grew into one of the largest cities in Europe."
     NUMBERS=(generate --mesh 96x96 --prompt "$PROMPT" --prefill meshgemm --max-tokens 1 --json)
     part cli --bin /usr/bin/env --label "prefill with numbers replayed" -- WAFERSCOPE_REPLAY=1 "$SCRATCH/cli/release/waferscope" "${NUMBERS[@]}"
     part cli --bin /usr/bin/env --label "prefill with numbers simulated" -- WAFERSCOPE_REPLAY=0 "$SCRATCH/cli/release/waferscope" "${NUMBERS[@]}"
+    part cli --bin /usr/bin/env --label "prefill with numbers replayed, one thread" -- WAFERSCOPE_REPLAY=1 WAFERSCOPE_NUMERICS_THREADS=1 \
+        "$SCRATCH/cli/release/waferscope" "${NUMBERS[@]}"
 fi
 
 echo "bench: a sweep on one host thread and on every host core (waferscope sweep --jobs)"

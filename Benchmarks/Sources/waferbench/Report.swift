@@ -258,13 +258,19 @@ enum Report {
         if let off = prefill("prefill with numbers simulated"), let on = prefill("prefill with numbers replayed") {
             md.append("### With real numbers")
             md.append("")
-            md.append("`waferscope generate --mesh 96x96 --prompt <a 40-token sentence> --prefill meshgemm --max-tokens 1` (SmolLM2's weights, all 30 layers, no trace file), `WAFERSCOPE_REPLAY=0` and `=1`. The GEMMs' numerics tapes (950–1,410 entries a core) are too long to keep, so their records keep none: a replay redoes their numerics from the programs' ops, untimed (`NumericsRerun`: each core's ops in order, copies through per-core mailboxes, taken in the recorded order where two routes feed one colour); the other runs' tapes are replayed. The whole command: model load, weight placement, prefill and one decode step.")
+            md.append("`waferscope generate --mesh 96x96 --prompt <a 40-token sentence> --prefill meshgemm --max-tokens 1` (SmolLM2's weights, all 30 layers, no trace file), `WAFERSCOPE_REPLAY=0` and `=1`. The GEMMs' numerics tapes (950–1,410 entries a core) are too long to keep, so their records keep none: a replay redoes their numerics from the programs' ops, untimed (`NumericsRerun`: each core's ops in order, copies through per-core mailboxes, taken in the recorded order where two routes feed one colour), in two lanes on the two host threads (the mesh's rows split between them), or on one with `WAFERSCOPE_NUMERICS_THREADS=1`; the other runs' tapes are replayed. The whole command: model load, weight placement, prefill and one decode step. Speed-ups are over every run simulated; same output compares each run's stdout with the simulated one's.")
             md.append("")
             md.append("| run | s | peak RSS | speed-up | same output |")
             md.append("|---|---:|---:|---:|---|")
             let same = (off["stdoutHash"] as? String).map { $0 == (on["stdoutHash"] as? String) }.map { $0 ? "yes" : "**no**" } ?? "—"
             md.append(prefillRow(off, over: nil, [""]))
             md.append(prefillRow(on, over: off, [same]))
+            if let one = prefill("prefill with numbers replayed, one thread") {
+                let sameOne = (off["stdoutHash"] as? String).map { $0 == (one["stdoutHash"] as? String) }.map { $0 ? "yes" : "**no**" } ?? "—"
+                md.append(prefillRow(one, over: off, [sameOne]))
+                md.append("")
+                md.append("Two lanes against one: **\(fmt(fig(one, "seconds") / max(1e-9, fig(on, "seconds")), 2))×** on the whole command.")
+            }
             md.append("")
         }
         let sweeps = cli.compactMap { p -> (jobs: Int, part: JSONObject)? in
