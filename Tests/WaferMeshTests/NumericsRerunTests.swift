@@ -42,11 +42,8 @@ final class NumericsRerunTests: XCTestCase {
     /// the engine's counts.
     func accumulate(runs: Int, replays: Bool, threads: Int = 1) throws -> (Float, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 3, height: 1)
-        let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 2)
-        e.replaysRuns = replays
-        e.numericsThreads = threads
         // Every tape is too long: each run is kept without it, and its numerics rerun.
-        e.entriesPerCoreLimit = 0
+        let e = try rerunEngine(spec, replays: replays, threads: threads)
         let routes = (try e.route(from: 0, colour: 0, legs: [RouteLeg(.east, 2)]), try e.route(from: 1, colour: 0, legs: [RouteLeg(.east, 1)]))
         let program = TwoSenders(routes: routes, label: e.label("fold"))
         for _ in 0..<runs {
@@ -139,32 +136,15 @@ final class NumericsRerunTests: XCTestCase {
     /// legs on 6×6, delivering along some legs and relaying at the ends of some.
     func testRerunDeliversWhereTheEngineEjects() throws {
         let spec = try MeshSpec.wse2.subgrid(width: 6, height: 6)
-        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next(_ n: Int) -> Int {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((seed >> 33) % UInt64(n))
-        }
+        var random = TestRandom(seed: 0x9E37_79B9_7F4A_7C15)
         var multicasts = 0, relays = 0
         for trial in 0..<300 {
             let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 1)
-            var x = next(6), y = next(6)
+            let x = random.next(6), y = random.next(6)
             let source = y * 6 + x
-            var legs: [RouteLeg] = []
-            let count = 1 + next(4)
-            for i in 0..<count {
-                var options: [(Direction, Int)] = []
-                for d in [Direction.east, .west, .north, .south] {
-                    var h = 1
-                    while (0..<6).contains(x + d.step.dx * h) && (0..<6).contains(y + d.step.dy * h) { options.append((d, h)); h += 1 }
-                }
-                let (d, h) = options[next(options.count)]
-                let along = next(2) == 1, relay = i < count - 1 && next(2) == 1
-                legs.append(RouteLeg(d, h, deliverAlong: along, relayAtEnd: relay))
-                multicasts += along ? 1 : 0
-                relays += relay ? 1 : 0
-                x += d.step.dx * h
-                y += d.step.dy * h
-            }
+            let legs = random.legs(x: x, y: y, side: 6, maxLegs: 4, alongOneIn: 2)
+            multicasts += legs.filter(\.deliverAlong).count
+            relays += legs.filter(\.relayAtEnd).count
             let r = try e.route(from: source, colour: 0, legs: legs)
             e.tracksRoutes = true
             try e.run(OneSend(route: r, source: source))

@@ -53,31 +53,14 @@ final class RerunLanesTests: XCTestCase {
     /// The random program of `trial`: routes that never enter a core twice, and how many copies
     /// reach each core per round; also how many copies cross between the mesh's halves.
     func program(trial: Int, engine e: MeshEngine, side: Int) throws -> (RandomExchange, crossings: Int) {
-        var seed = UInt64(0x51_7CC1_B727_220A) &+ UInt64(trial) &* 0x9E37_79B9_7F4A_7C15
-        func next(_ n: Int) -> Int {
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((seed >> 33) % UInt64(n))
-        }
+        var random = TestRandom(seed: UInt64(0x51_7CC1_B727_220A) &+ UInt64(trial) &* 0x9E37_79B9_7F4A_7C15)
         let n = side * side, split = (n + 1) / 2
         var routes: [[Int32]] = [], receives: [[Int]] = [], crossings = 0
         for round in 0..<3 {
             var mine: [Int32] = [], got = [Int](repeating: 0, count: n)
             for source in 0..<n {
                 while true {
-                    var x = source % side, y = source / side
-                    var legs: [RouteLeg] = []
-                    let count = 1 + next(3)
-                    for i in 0..<count {
-                        var options: [(Direction, Int)] = []
-                        for d in [Direction.east, .west, .north, .south] {
-                            var h = 1
-                            while (0..<side).contains(x + d.step.dx * h) && (0..<side).contains(y + d.step.dy * h) { options.append((d, h)); h += 1 }
-                        }
-                        let (d, h) = options[next(options.count)]
-                        legs.append(RouteLeg(d, h, deliverAlong: next(3) == 0, relayAtEnd: i < count - 1 && next(2) == 1))
-                        x += d.step.dx * h
-                        y += d.step.dy * h
-                    }
+                    let legs = random.legs(x: source % side, y: source / side, side: side, maxLegs: 3, alongOneIn: 3)
                     let r = try e.route(from: source, colour: round, legs: legs)
                     let cores = NumericsRerun(routes: e.routes, coreCount: n, stepOffsets: e.stepOffset).deliveryCores(of: Int(r))
                     guard Set(cores).count == cores.count else { continue }
@@ -95,16 +78,19 @@ final class RerunLanesTests: XCTestCase {
         return (RandomExchange(routes: routes, receives: receives, label: e.label("fold")), crossings)
     }
 
+    /// An engine on 6×6 whose every numerics tape is too long to keep (runs are kept without it
+    /// and their numerics rerun), with two payload slots.
+    func engine(replays: Bool, threads: Int, share: Double = 0.5) throws -> (MeshEngine, MeshSpec) {
+        let spec = try MeshSpec.wse2.subgrid(width: 6, height: 6)
+        let e = try rerunEngine(spec, replays: replays, threads: threads)
+        e.rerunShare = share
+        return (e, spec)
+    }
+
     /// Every core's accumulator after three runs, and the engine's counts.
     func accumulators(trial: Int, replays: Bool, threads: Int, share: Double = 0.5) throws -> ([UInt32], EngineStats, Int) {
-        let side = 6
-        let spec = try MeshSpec.wse2.subgrid(width: side, height: side)
-        let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 2)
-        e.replaysRuns = replays
-        e.numericsThreads = threads
-        e.entriesPerCoreLimit = 0
-        e.rerunShare = share
-        let (p, crossings) = try program(trial: trial, engine: e, side: side)
+        let (e, spec) = try engine(replays: replays, threads: threads, share: share)
+        let (p, crossings) = try program(trial: trial, engine: e, side: spec.width)
         for _ in 0..<3 {
             e.hold(0..<spec.coreCount, until: e.makespanCycles)
             try e.run(p)
@@ -144,13 +130,8 @@ final class RerunLanesTests: XCTestCase {
     func testBrokenPromiseEndsInADeadlockErrorOnTwoLanes() throws {
         for threads in [1, 2] {
             for core in [3, 30] {
-                let side = 6
-                let spec = try MeshSpec.wse2.subgrid(width: side, height: side)
-                let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: 2)
-                e.replaysRuns = true
-                e.numericsThreads = threads
-                e.entriesPerCoreLimit = 0
-                var (p, _) = try program(trial: 99, engine: e, side: side)
+                let (e, spec) = try engine(replays: true, threads: threads)
+                var (p, _) = try program(trial: 99, engine: e, side: spec.width)
                 try e.run(p)
                 e.hold(0..<spec.coreCount, until: e.makespanCycles)
                 p.extraAt = core

@@ -1,5 +1,5 @@
 import XCTest
-import WaferMesh
+@testable import WaferMesh
 import WaferSpec
 import WaferTrace
 
@@ -73,4 +73,47 @@ func assertDetailsAgree(specs: [MeshSpec], seeds: ClosedRange<UInt64>,
             XCTAssertGreaterThan(full.summary.messages, 0, file: file, line: line)
         }
     }
+}
+
+/// Seeded random choices for generated test cases (a 64-bit LCG's high bits): the same cases on
+/// every run.
+struct TestRandom {
+    var seed: UInt64
+
+    /// A number in 0..<n.
+    mutating func next(_ n: Int) -> Int {
+        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((seed >> 33) % UInt64(n))
+    }
+
+    /// The legs of a route of 1…`maxLegs` legs from (x, y) on a side × side mesh, each of 1 or more
+    /// hops that stay on the mesh: a leg delivers along its way with chance 1 in `alongOneIn`, and
+    /// every leg but the last relays at its end with chance 1 in 2.
+    mutating func legs(x: Int, y: Int, side: Int, maxLegs: Int, alongOneIn: Int) -> [RouteLeg] {
+        var x = x, y = y, legs: [RouteLeg] = []
+        let count = 1 + next(maxLegs)
+        for i in 0..<count {
+            var options: [(Direction, Int)] = []
+            for d in [Direction.east, .west, .north, .south] {
+                var h = 1
+                while (0..<side).contains(x + d.step.dx * h) && (0..<side).contains(y + d.step.dy * h) { options.append((d, h)); h += 1 }
+            }
+            let (d, h) = options[next(options.count)]
+            let along = next(alongOneIn) == alongOneIn - 1, relay = i < count - 1 && next(2) == 1
+            legs.append(RouteLeg(d, h, deliverAlong: along, relayAtEnd: relay))
+            x += d.step.dx * h
+            y += d.step.dy * h
+        }
+        return legs
+    }
+}
+
+/// An engine on `spec` (summary detail) whose every numerics tape is too long to keep: runs with a
+/// replay key are kept without one, and their replays rerun the numerics from the ops.
+func rerunEngine(_ spec: MeshSpec, replays: Bool, threads: Int, payloadSlots: Int = 2) throws -> MeshEngine {
+    let e = try MeshEngine(spec: spec, recorder: try TraceRecorder(spec: spec, detail: .summary), payloadSlots: payloadSlots)
+    e.replaysRuns = replays
+    e.numericsThreads = threads
+    e.entriesPerCoreLimit = 0
+    return e
 }
