@@ -61,7 +61,8 @@ public struct PhaseProgram: MeshProgram {
     /// (a local phase's `work` must keep to that), so the engine may run them beside the simulation.
     public var executesPerCore: Bool { true }
     /// True: `op` moves only the asked core's phase cursor, reads immutable tables and calls the
-    /// phases' `@Sendable` closures.
+    /// phases' `@Sendable` closures, which must be pure functions of the core (and op index) they
+    /// are asked about: a caller's `.local` and `.custom` closures keep this promise.
     public var opsPerCore: Bool { true }
 
     /// The program, marked as replayable under `key` (see `MeshProgram.replayKey`): the caller
