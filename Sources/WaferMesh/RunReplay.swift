@@ -522,12 +522,14 @@ extension MeshEngine {
                 helper.begin(store: store, messages: &messages, deliveries: &deliveries) { _, _ in }
                 var failure: Error?
                 do {
-                    let times = try rerun.run(program, store: store, split: rerunSplit()) { helper.call($0) }
-                    if let share = times?.balancedShare { rerunShare = min(0.9, max(0.1, (rerunShare + share) / 2)) }
+                    // (Times only when it did run in two lanes: not on a one-core mesh.)
+                    if let times = try rerun.run(program, store: store, split: rerunSplit(), helper: { helper.call($0) }) {
+                        counts.rerunNumericsOnTwoThreads += 1
+                        if let share = times.balancedShare { rerunShare = min(0.9, max(0.1, (rerunShare + share) / 2)) }
+                    }
                 } catch { failure = error }
                 helper.end(messages: &messages, deliveries: &deliveries)
                 if let failure { throw failure }
-                counts.rerunNumericsOnTwoThreads += 1
             } else {
                 try rerun.run(program, store: store)
             }
