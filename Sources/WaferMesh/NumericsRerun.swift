@@ -59,6 +59,12 @@ final class NumericsRerun {
         }
     }
 
+    /// Whether a rerun of `program` on `coreCount` cores can run in two lanes: its ops and works
+    /// keep to their own core (`MeshProgram.opsPerCore`, `executesPerCore`), and there are two cores.
+    static func splits<P: MeshProgram>(_ program: P, coreCount: Int) -> Bool {
+        coreCount >= 2 && program.opsPerCore && program.executesPerCore
+    }
+
     /// Issues every core's ops of `program` from pc 0 to the end, doing its arithmetic on `store`.
     ///
     /// With `helper` (a way to run a closure on another host thread, which the caller waits for
@@ -74,7 +80,7 @@ final class NumericsRerun {
     func run<P: MeshProgram>(_ program: P, store: PayloadStore, split: Int? = nil,
                              helper: ((@escaping @Sendable () -> Void) -> Void)? = nil) throws -> LaneTimes? {
         let n = coreCount
-        guard let helper, n >= 2, program.opsPerCore, program.executesPerCore else {
+        guard let helper, Self.splits(program, coreCount: n) else {
             let lane = RerunLane(lane: 0, cores: 0..<n, routes: routes, coreCount: n, stepOffsets: stepOffsets, mixed: mixed)
             defer { lane.free() }
             try lane.run(program, store: store, exchange: nil)

@@ -515,21 +515,19 @@ extension MeshEngine {
         precondition(activePipeline == nil && messages.carriesPayloads, "numerics replayed while a run is piped")
         if r.rerunsNumerics {
             let rerun = NumericsRerun(routes: routes, coreCount: n, stepOffsets: stepOffset, mixed: r.mixedArrivals)
-            if numericsThreads > 1 && program.opsPerCore && program.executesPerCore {
+            if numericsThreads > 1 && NumericsRerun.splits(program, coreCount: n) {
                 // Two lanes: this thread and the pipeline's helper.
                 if pipeline == nil { pipeline = NumericsPipeline() }
                 let helper = pipeline!
                 helper.begin(store: store, messages: &messages, deliveries: &deliveries) { _, _ in }
                 var failure: Error?
                 do {
-                    // (Times only when it did run in two lanes: not on a one-core mesh.)
-                    if let times = try rerun.run(program, store: store, split: rerunSplit(), helper: { helper.call($0) }) {
-                        counts.rerunNumericsOnTwoThreads += 1
-                        if let share = times.balancedShare { rerunShare = min(0.9, max(0.1, (rerunShare + share) / 2)) }
-                    }
+                    let times = try rerun.run(program, store: store, split: rerunSplit()) { helper.call($0) }
+                    if let share = times?.balancedShare { rerunShare = min(0.9, max(0.1, (rerunShare + share) / 2)) }
                 } catch { failure = error }
                 helper.end(messages: &messages, deliveries: &deliveries)
                 if let failure { throw failure }
+                counts.rerunNumericsOnTwoThreads += 1
             } else {
                 try rerun.run(program, store: store)
             }
