@@ -54,9 +54,16 @@ extension MeshEngine {
         let link = p &* 4 &+ dir
         let w = Int64(ms.pointee.wavelets)
         let ls = links.base + link
-        let free = ls.pointee.free
+        let f = ls.pointee.free
+        let epoch = linkEpoch
+        let free = f == LinkState.farLink ? farLinkCycle(link) : epoch &+ Int64(f)
         let s = max(now, free)
-        ls.pointee.free = s + w
+        let end = s &+ w &- epoch
+        if f != LinkState.farLink && UInt64(bitPattern: end) < UInt64(LinkState.farLink) {
+            ls.pointee.free = UInt32(truncatingIfNeeded: end)
+        } else {
+            setLinkFreeFar(ls, link, s &+ w, now: now)
+        }
         accumulate(ls, link: link, cycles: w, bytes: ms.pointee.bytes, queued: free - now)
         if recordsWindows {
             recorder.linkWindow(link, start: s, cycles: w)
@@ -74,6 +81,68 @@ extension MeshEngine {
         ms.pointee.hops += 1
         ms.pointee.arrivedFlags = info >> 8
         schedule(.hop, id: ms.pointee.key, slot: m, at: s + alpha)
+    }
+
+    /// The cycle link `link` (its state at `ls`) is free.
+    @inline(__always) func linkFree(_ ls: UnsafeMutablePointer<LinkState>, _ link: Int) -> Int64 {
+        let f = ls.pointee.free
+        return f == LinkState.farLink ? farLinkCycle(link) : linkEpoch &+ Int64(f)
+    }
+
+    /// The free cycle of a far link (out of line: rare, and keeps `hop` lean).
+    @inline(never) func farLinkCycle(_ link: Int) -> Int64 { farLinkFree[link]! }
+
+    /// Makes link `link` (its state at `ls`) free at `cycle` (≥ `linkEpoch`), the run's clock at
+    /// `now`.
+    @inline(__always) func setLinkFree(_ ls: UnsafeMutablePointer<LinkState>, _ link: Int, _ cycle: Int64, now: Int64) {
+        let offset = cycle &- linkEpoch
+        if ls.pointee.free != LinkState.farLink && UInt64(bitPattern: offset) < UInt64(LinkState.farLink) {
+            ls.pointee.free = UInt32(truncatingIfNeeded: offset)
+        } else {
+            setLinkFreeFar(ls, link, cycle, now: now)
+        }
+    }
+
+    /// `setLinkFree` for a link that is or becomes far (see `farLinkFree`). When far links pile
+    /// up, the epoch moves up to the earliest cycle an event can still happen at: `now` or a
+    /// core's clock, whichever is earlier (a finished core starts its next run at its clock).
+    @inline(never) func setLinkFreeFar(_ ls: UnsafeMutablePointer<LinkState>, _ link: Int, _ cycle: Int64, now: Int64) {
+        if ls.pointee.free == LinkState.farLink { farLinkFree[link] = nil }
+        let offset = cycle - linkEpoch
+        if offset >= 0 && offset < Int64(LinkState.farLink) {
+            ls.pointee.free = UInt32(truncatingIfNeeded: offset)
+            return
+        }
+        ls.pointee.free = LinkState.farLink
+        farLinkFree[link] = cycle
+        if farLinkFree.count >= 1024 {
+            var earliest = now
+            for c in 0..<geometry.coreCount { earliest = min(earliest, cores[c].time) }
+            if earliest - linkEpoch > 1 << 30 {
+                rebaseLinks(to: earliest)
+                linkEpochMoved = true
+            }
+        }
+    }
+
+    /// Counts every link's free cycle from `epoch` (no later than any event still to come)
+    /// instead: a link free before it becomes free at it, which changes no wait.
+    ///
+    /// - Complexity: O(links).
+    func rebaseLinks(to epoch: Int64) {
+        var far: [(Int, Int64)] = []
+        for l in 0..<links.count {
+            let ls = links.base + l
+            let free = max(epoch, linkFree(ls, l))
+            if free - epoch < Int64(LinkState.farLink) {
+                ls.pointee.free = UInt32(truncatingIfNeeded: free - epoch)
+            } else {
+                ls.pointee.free = LinkState.farLink
+                far.append((l, free))
+            }
+        }
+        farLinkFree = Dictionary(uniqueKeysWithValues: far)
+        linkEpoch = epoch
     }
 
     /// Adds one message's occupancy of a link to its totals (exact: 32-bit counters with carries).

@@ -38,14 +38,19 @@ struct CoreState {
                                    mailHead: -1, mailTail: -1, sequence: 0, sramNow: 0, sramPeak: 0, ledger: -1)
 }
 
-/// The state of one directed link: when it is free and what it carried (16 bytes).
+/// The state of one directed link: when it is free and what it carried (12 bytes).
 ///
-/// Totals are 32-bit with exact carries kept aside (`MeshEngine.linkCarries`), and handed to the
+/// `free` counts cycles from `MeshEngine.linkEpoch` in 32 bits; a link free further out than
+/// that keeps `farLink` there and its cycle in `MeshEngine.farLinkFree` (see `linkFree`). Totals
+/// are 32-bit with exact carries kept aside (`MeshEngine.linkCarries`), and handed to the
 /// recorder when it asks (`flushTotals`).
 struct LinkState {
-    var free: Int64
+    var free: UInt32
     var busy: UInt32
     var bytes: UInt32
+
+    /// `free`'s mark for a link whose free cycle is in `MeshEngine.farLinkFree`.
+    static let farLink = UInt32.max
 }
 
 /// Counts of what the engine did, for benchmarks.
@@ -101,9 +106,10 @@ public struct EngineStats: Sendable {
 ///   global ids (message id = (source core, sequence), core id): never by insertion order.
 ///
 /// How it runs fast (same events, same order, same results — see `EventQueue`, `step`, `eject`):
-/// state is struct-of-records in raw memory the engine owns (64 bytes per core, 16 per directed
-/// link, 8 per core of colour masks, 4 per link in pages of 1024 links once one of them has
-/// queued: ~136 B per core, ~100 MB for the full 750×994 fabric); events wait in a calendar
+/// state is struct-of-records in raw memory the engine owns (64 bytes per core, 12 per directed
+/// link — its free cycle in 32 bits from `linkEpoch`, see `rebaseLinks` — 8 per core of colour
+/// masks, 4 per link in pages of 1024 links once one of them has queued: ~120 B per core,
+/// ~90 MB for the full 750×994 fabric); events wait in a calendar
 /// queue, and the run loop prefetches the state of events a few places ahead; without per-event
 /// trace records a core runs ahead through ops private to it (and receives whose mail is in) and
 /// message copies are mailed without delivery events;
@@ -124,6 +130,15 @@ public final class MeshEngine: TraceTotalsSource {
     var peakQueue: PagedPeaks
     /// High parts of link totals that overflowed 32 bits: `link * 2` busy, `link * 2 + 1` bytes.
     var linkCarries: [Int: Int64] = [:]
+    /// The cycle links' `free` fields count from: at or before every event still to come, so a
+    /// link free before it is as good as free at it (`rebaseLinks`).
+    var linkEpoch: Int64 = 0
+    /// Free cycles of the links booked ≥ 2³² − 1 cycles past `linkEpoch` (their `free` is
+    /// `LinkState.farLink`). Rare: runs longer than ~3.9 s at 1.1 GHz, or cores left far behind.
+    var farLinkFree: [Int: Int64] = [:]
+    /// The epoch moved during the run (a run being recorded then is not kept: its link cycles
+    /// were counted from two epochs).
+    var linkEpochMoved = false
     /// Links touched since the totals were last handed to the recorder.
     var linksDirty = false
     var hopsUnflushed: Int64 = 0
@@ -357,6 +372,10 @@ public final class MeshEngine: TraceTotalsSource {
         var start = Int64.max
         for c in 0..<n { start = min(start, cores[c].time) }
         let base = n > 0 ? start : 0
+        // Links count their free cycle from an epoch at or before every clock: move it up to this
+        // run's start now and then, so that the run has 2³² cycles of room.
+        if base - linkEpoch > 1 << 30 { rebaseLinks(to: base) }
+        linkEpochMoved = false
         // A run that starts like one recorded before is replayed (its numerics on this thread:
         // nothing is left for the simulation to overlap them with), else maybe recorded.
         var recordable: (key: AnyHashable, state: [Int64], hash: UInt64)?
@@ -434,8 +453,8 @@ public final class MeshEngine: TraceTotalsSource {
         let env = ProcessInfo.processInfo.environment
         if env["WAFERSCOPE_NO_PREFETCH"] != nil { return false }
         if let v = env["WAFERSCOPE_PREFETCH"] { return v != "0" }
-        // A core's record, its four links' and the recorder's per-core accumulators (32 B).
-        let hot = coreCount * (MemoryLayout<CoreState>.stride + 4 * MemoryLayout<LinkState>.stride + 32)
+        // A core's record, its four links' and the recorder's per-core accumulators (16 B).
+        let hot = coreCount * (MemoryLayout<CoreState>.stride + 4 * MemoryLayout<LinkState>.stride + 16)
         return hot > hostL2Bytes
     }
 

@@ -127,6 +127,9 @@ struct RunRecording {
     let hopCount: Int64
     let violations: Int
     let carries: Int
+    /// Links far from the epoch when the run started (`MeshEngine.farLinkFree`): such a run is
+    /// not kept (its links' cycles are not all in `links`).
+    let farLinks: Int
 }
 
 /// The records kept, within a byte budget (the least recently used go first), and none unused
@@ -277,7 +280,7 @@ extension MeshEngine {
             put(3 * c + 1, max(cs.pointee.rampIn - base, 0))
             put(3 * c + 2, max(cs.pointee.rampOut - base, 0))
         }
-        for l in 0..<links.count { put(3 * n + l, max(links[l].free - base, 0)) }
+        for l in 0..<links.count { put(3 * n + l, max(linkFree(links.base + l, l) - base, 0)) }
         return (s, h)
     }
 
@@ -299,7 +302,8 @@ extension MeshEngine {
             cores: Array(UnsafeBufferPointer(start: cores.base, count: cores.count)),
             links: Array(UnsafeBufferPointer(start: links.base, count: links.count)),
             totals: recorder.runningTotals(), hops: hopsUnflushed, makespan: makespan, marks: marks,
-            events: counts.events, hopCount: counts.hopEvents, violations: violationCount, carries: linkCarries.count)
+            events: counts.events, hopCount: counts.hopEvents, violations: violationCount, carries: linkCarries.count,
+            farLinks: farLinkFree.count)
         makespan = .min
         recordOverflowed = false
         // SRAM: the run's own allocations are watched, and its peaks measured from where it starts.
@@ -370,7 +374,7 @@ extension MeshEngine {
         var mixed: [Int: [Int32]]? = [:]
         if rerun && completed && !recordOverflowed { mixed = mixedArrivals(arrivalLog) }
         if recordOverflowed || mixed == nil { replayCache.wastedRecords[RunReplayCache.family(r.key), default: 0] += 1 }
-        guard completed, !recordOverflowed, let mixed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
+        guard completed, !recordOverflowed, !linkEpochMoved, farLinkFree.isEmpty, r.farLinks == 0, let mixed, !runFreesEarlier, runLiveAllocations == 0, violationCount == r.violations, linkCarries.count == r.carries,
               !(logged && logBroken) else { return }
         for i in r.allFirst.indices where invocationFirst[i] != r.allFirst[i] || invocationLast[i] != r.allLast[i] {
             guard invs.contains(Int32(i)) else { return }
@@ -394,7 +398,7 @@ extension MeshEngine {
         var busy = [UInt32](repeating: 0, count: m), bytes = busy
         for l in 0..<m {
             let s = links[l], b = r.links[l]
-            linkFree[l] = relative(s.free, b.free)
+            linkFree[l] = s.free == b.free ? RunRecord.unchanged : linkEpoch &+ Int64(s.free) - r.base
             busy[l] = s.busy &- b.busy
             bytes[l] = s.bytes &- b.bytes
         }
@@ -476,7 +480,7 @@ extension MeshEngine {
         }
         for l in 0..<links.count {
             let ls = links.base + l
-            ls.pointee.free = shifted(r.linkFree[l], ls.pointee.free)
+            if r.linkFree[l] != RunRecord.unchanged { setLinkFree(ls, l, base + r.linkFree[l], now: base) }
             let (b, o1) = ls.pointee.busy.addingReportingOverflow(r.linkBusyAdded[l])
             let (y, o2) = ls.pointee.bytes.addingReportingOverflow(r.linkBytesAdded[l])
             ls.pointee.busy = b

@@ -122,8 +122,8 @@ public final class TraceRecorder {
     @inlinable @inline(__always)
     public func countCompute(core c: Int, cycles: Int64, macs: Int64) {
         let a = core.cores + c
-        a.pointee.computeCycles += cycles
-        a.pointee.macs += macs
+        core.add(cycles, to: &a.pointee.computeCycles, core: c, field: 0)
+        core.add(macs, to: &a.pointee.macs, core: c, field: 2)
         summaryStore.computeEvents += 1
         summaryStore.totalMacs += macs
     }
@@ -131,7 +131,7 @@ public final class TraceRecorder {
     /// A wait span that is only counted (when `recordsEvents` is false). Inlined into the engine.
     @inlinable @inline(__always)
     public func countWait(core c: Int, cycles: Int64) {
-        core.cores[c].waitCycles += cycles
+        core.add(cycles, to: &core.cores[c].waitCycles, core: c, field: 1)
     }
 
     /// A message that is only counted (when `recordsEvents` is false): the totals `message` adds
@@ -336,11 +336,12 @@ public protocol TraceTotalsSource: AnyObject {
     func flushTotals(into recorder: TraceRecorder)
 }
 
-/// One core's running totals (32 bytes: a compute span touches one cache line).
+/// One core's running totals (16 bytes: four to a cache line). The three 64-bit totals keep their
+/// low 32 bits here and anything above in `CoreAccumulators.high`, exactly.
 @usableFromInline struct CoreAccumulator {
-    @usableFromInline var computeCycles: Int64
-    @usableFromInline var waitCycles: Int64
-    @usableFromInline var macs: Int64
+    @usableFromInline var computeCycles: UInt32
+    @usableFromInline var waitCycles: UInt32
+    @usableFromInline var macs: UInt32
     @usableFromInline var messagesSent: Int32
 }
 
@@ -351,6 +352,9 @@ public protocol TraceTotalsSource: AnyObject {
     private var peakSram: [Int32] = []
     private var colours: [Int32] = []
     private var finish: [Int64] = []
+    /// The parts above 32 bits of the 64-bit totals, by `core * 3 + field` (0: compute cycles,
+    /// 1: wait cycles, 2: MACs): rare (a core's 2³²nd cycle or MAC), so kept aside.
+    @usableFromInline var high: [Int: Int64] = [:]
 
     init(count: Int) {
         self.count = count
@@ -370,14 +374,44 @@ public protocol TraceTotalsSource: AnyObject {
     }
 
     /// Bytes held.
-    var bytes: Int { count * MemoryLayout<CoreAccumulator>.stride + (peakSram.capacity + colours.capacity) * 4 + finish.capacity * 8 }
+    var bytes: Int { count * MemoryLayout<CoreAccumulator>.stride + (peakSram.capacity + colours.capacity) * 4 + finish.capacity * 8 + high.count * 16 }
+
+    /// Adds `value` to `field` (of core `c`'s accumulator, the total numbered `number` in `high`).
+    ///
+    /// - Complexity: O(1).
+    @inlinable @inline(__always)
+    func add(_ value: Int64, to field: inout UInt32, core c: Int, field number: Int) {
+        let (sum, overflow) = field.addingReportingOverflow(UInt32(truncatingIfNeeded: value))
+        field = sum
+        if overflow || value >> 32 != 0 { carry(value >> 32 &+ (overflow ? 1 : 0), core: c, field: number) }
+    }
+
+    /// Adds `units` × 2³² to a total's high part. Out of line: rare.
+    @usableFromInline @inline(never) func carry(_ units: Int64, core c: Int, field: Int) {
+        high[c &* 3 &+ field, default: 0] &+= units << 32
+    }
+
+    /// Total `field` (0: compute cycles, 1: wait cycles, 2: MACs) of every core.
+    ///
+    /// - Complexity: O(cores).
+    func totals(_ field: Int) -> [Int64] {
+        let b = UnsafeBufferPointer(start: cores, count: count)
+        var t: [Int64]
+        switch field {
+        case 0: t = b.map { Int64($0.computeCycles) }
+        case 1: t = b.map { Int64($0.waitCycles) }
+        default: t = b.map { Int64($0.macs) }
+        }
+        for (key, h) in high where key % 3 == field { t[key / 3] &+= h }
+        return t
+    }
 
     func totals() -> CoreTotals {
         var t = CoreTotals(coreCount: count)
         let b = UnsafeBufferPointer(start: cores, count: count)
-        t.computeCycles = b.map(\.computeCycles)
-        t.waitCycles = b.map(\.waitCycles)
-        t.macs = b.map(\.macs)
+        t.computeCycles = totals(0)
+        t.waitCycles = totals(1)
+        t.macs = totals(2)
         t.messagesSent = b.map(\.messagesSent)
         if !finish.isEmpty { t.peakSramBytes = peakSram; t.colours = colours; t.finish = finish }
         return t

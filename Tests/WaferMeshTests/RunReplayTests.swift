@@ -171,7 +171,7 @@ final class RunReplayTests: XCTestCase {
                   keyed: Bool = true, allocates: Allocation = .none, threadsFromRun4: Int? = nil,
                   prefetches: Bool = true, hints: PrefetchHints? = nil,
                   detail: TraceDetail = .summary, path: String? = nil, trailing: Bool = false,
-                  endsTrailingFirst: Bool = false, tapeLimit: Int? = nil) throws -> (Outcome, EngineStats) {
+                  endsTrailingFirst: Bool = false, tapeLimit: Int? = nil, gapBeforeRun4: Int64 = 0) throws -> (Outcome, EngineStats) {
         let spec = try MeshSpec.wse2.subgrid(width: 9, height: 4)
         let rec = try TraceRecorder(spec: spec, detail: detail, path: path, keepsRecords: keepsRecords)
         let e = try MeshEngine(spec: spec, recorder: rec, payloadSlots: numerics ? 2 : nil,
@@ -184,7 +184,7 @@ final class RunReplayTests: XCTestCase {
         let open = trailing || endsTrailingFirst ? e.invocation(name: "open", params: [:]) : nil
         for run in 0..<8 {
             // The host waits for the mesh between runs (so they start alike), except before run 5.
-            if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles) }
+            if run != 5 { e.hold(0..<spec.coreCount, until: e.makespanCycles + (run == 4 ? gapBeforeRun4 : 0)) }
             if run == 3 { e.hold([1, 10, 20], until: e.makespanCycles + 37) }
             if run == 4, let t = threadsFromRun4 { e.numericsThreads = t }
             if run == 0 && allocates == .earlier { try e.run(Keeper(core: nil, bytes: 16, label: e.label("held"))) }
@@ -220,6 +220,21 @@ final class RunReplayTests: XCTestCase {
         XCTAssertEqual(replayed, simulated)
         XCTAssertEqual(simulated.kernels.count, 16)
         XCTAssertGreaterThan(simulated.links.peakQueue.max() ?? 0, 0, "links must queue for the peaks to be checked")
+    }
+
+    /// Run 4 starts 3·10⁹ cycles after run 3 ends: the links' epoch moves (`MeshEngine.linkEpoch`)
+    /// before run 4 replays run 0, and run 5 starts on the links run 4 left.
+    func testReplaysAfterTheLinkEpochMovedLeaveWhatSimulatedOnesLeave() throws {
+        let gap: Int64 = 3_000_000_000
+        let (simulated, _) = try simulate(replays: false, gapBeforeRun4: gap)
+        let (replayed, s1) = try simulate(replays: true, gapBeforeRun4: gap)
+        XCTAssertEqual(s1.replayedRuns, 4)
+        XCTAssertEqual(replayed, simulated)
+        XCTAssertGreaterThan(simulated.makespan, gap)
+        // Only the times moved: every total is what the runs without the gap gave.
+        let (plain, _) = try simulate(replays: false)
+        XCTAssertEqual(simulated.links, plain.links)
+        XCTAssertEqual(simulated.events, plain.events)
     }
 
     func testReplayedNumericsGiveTheBitsOfSimulatedOnesOnOneAndTwoThreads() throws {

@@ -161,6 +161,41 @@ final class TraceFileTests: XCTestCase {
         }
     }
 
+    /// Per-core totals keep 32 bits in the accumulators and the rest aside: sums across 2³² (many
+    /// small adds, one add larger than 2³², and replayed differences) stay exact.
+    func testCoreTotalsPast32BitsAreExact() throws {
+        let rec = try TraceRecorder(spec: .tiny, detail: .summary)
+        let l = rec.label("k")
+        var cycles = [Int64](repeating: 0, count: 64), macs = cycles, waits = cycles
+        var random = UInt64(7)
+        func next(_ n: Int64) -> Int64 {
+            random = random &* 6364136223846793005 &+ 1442695040888963407
+            return Int64(random >> 33) % n
+        }
+        let before = rec.runningTotals()
+        for i in 0..<4000 {
+            let c = i % 5, big = i % 997 == 0
+            let length = big ? 5_000_000_000 + next(1000) : next(3_000_000)
+            let m = big ? 9_000_000_000 : next(4_000_000)
+            rec.span(Span(core: Int32(c), kind: .compute, label: l, start: 0, end: length, macs: m))
+            rec.span(Span(core: Int32(c + 5), kind: .wait, label: l, start: 0, end: length, macs: 0))
+            cycles[c] += length
+            macs[c] += m
+            waits[c + 5] += length
+        }
+        // A replay adds what a run added: the difference of running totals, again.
+        let d = rec.runningTotals().difference(since: before)
+        XCTAssertEqual(d.computeCycles, cycles)
+        rec.add(d)
+        rec.setMakespan(1)
+        let t = try rec.finish()
+        XCTAssertGreaterThan(cycles.max()!, 1 << 32)
+        XCTAssertEqual(t.coreTotals.computeCycles, cycles.map { 2 * $0 })
+        XCTAssertEqual(t.coreTotals.macs, macs.map { 2 * $0 })
+        XCTAssertEqual(t.coreTotals.waitCycles, waits.map { 2 * $0 })
+        XCTAssertEqual(t.summary.totalMacs, 2 * macs.reduce(0, +))
+    }
+
     func testVarintsAndZigzagRoundTrip() throws {
         var w = ByteWriter()
         let values: [Int64] = [0, 1, -1, 63, -64, 1 << 40, -(1 << 40), .max, .min]
