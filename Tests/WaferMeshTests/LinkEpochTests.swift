@@ -115,18 +115,22 @@ final class LinkEpochTests: XCTestCase {
         }
     }
 
+    /// `neighbours` delayed by 5·10⁹ cycles, checked against it undelayed.
+    private func delayedNeighbours(idle: Bool, file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+        let d: Int64 = 5_000_000_000
+        let late = try neighbours(delay: d, idle: idle)
+        assertShifted(late, try neighbours(delay: 0, idle: idle), by: d, file: file, line: line)
+        return late
+    }
+
     func testTheEpochMovesUpDuringALongRunAndNothingShows() throws {
-        let early = try neighbours(delay: 0, idle: false)
-        let late = try neighbours(delay: 5_000_000_000, idle: false)
-        assertShifted(late, early, by: 5_000_000_000)
+        let late = try delayedNeighbours(idle: false)
         XCTAssertGreaterThan(late.epoch, 4_000_000_000, "1024 far links must move the epoch up")
         XCTAssertLessThan(late.farLinks, 1024)
     }
 
     func testACoreFinishedEarlyHoldsTheEpochAndFarLinksStayExact() throws {
-        let early = try neighbours(delay: 0, idle: true)
-        let late = try neighbours(delay: 5_000_000_000, idle: true)
-        assertShifted(late, early, by: 5_000_000_000)
+        let late = try delayedNeighbours(idle: true)
         XCTAssertEqual(late.epoch, 0, "a core finished at cycle 0 starts its next run there")
         XCTAssertGreaterThan(late.farLinks, 1024)
     }
