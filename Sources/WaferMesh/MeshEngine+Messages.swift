@@ -106,6 +106,8 @@ extension MeshEngine {
     /// `setLinkFree` for a link that is or becomes far (see `farLinkFree`). When far links pile
     /// up, the epoch moves up to the earliest cycle an event can still happen at: `now` or a
     /// core's clock, whichever is earlier (a finished core starts its next run at its clock).
+    /// Looking costs O(cores), so when the epoch cannot move (a core's clock stays behind) the
+    /// next look waits until the far links have doubled.
     @inline(never) func setLinkFreeFar(_ ls: UnsafeMutablePointer<LinkState>, _ link: Int, _ cycle: Int64, now: Int64) {
         if ls.pointee.free == LinkState.farLink { farLinkFree[link] = nil }
         let offset = cycle - linkEpoch
@@ -115,12 +117,14 @@ extension MeshEngine {
         }
         ls.pointee.free = LinkState.farLink
         farLinkFree[link] = cycle
-        if farLinkFree.count >= 1024 {
+        if farLinkFree.count >= farLinksLook {
             var earliest = now
             for c in 0..<geometry.coreCount { earliest = min(earliest, cores[c].time) }
             if earliest - linkEpoch > 1 << 30 {
                 rebaseLinks(to: earliest)
                 linkEpochMoved = true
+            } else {
+                farLinksLook = 2 * farLinkFree.count
             }
         }
     }
@@ -142,6 +146,7 @@ extension MeshEngine {
             }
         }
         farLinkFree = Dictionary(uniqueKeysWithValues: far)
+        farLinksLook = max(1024, 2 * far.count)
         linkEpoch = epoch
     }
 

@@ -136,6 +136,8 @@ public final class MeshEngine: TraceTotalsSource {
     /// Free cycles of the links booked ≥ 2³² − 1 cycles past `linkEpoch` (their `free` is
     /// `LinkState.farLink`). Rare: runs longer than ~3.9 s at 1.1 GHz, or cores left far behind.
     var farLinkFree: [Int: Int64] = [:]
+    /// How many far links make `setLinkFreeFar` look for a later epoch.
+    var farLinksLook = 1024
     /// The epoch moved during the run (a run being recorded then is not kept: its link cycles
     /// were counted from two epochs).
     var linkEpochMoved = false

@@ -15,6 +15,8 @@ final class LinkEpochTests: XCTestCase {
         var makespan: Int64
         var epoch: Int64
         var farLinks: Int
+        /// Far links at which the engine next looks for a later epoch.
+        var look = 0
     }
 
     /// Pairs of columns on the 8×8 tiny mesh: every core of an even column computes `delay + 13·y`
@@ -83,10 +85,10 @@ final class LinkEpochTests: XCTestCase {
         }
         if idle { ops[0] = [] }
         try e.run(ScriptProgram(ops))
-        let outcome = (e.makespanCycles, e.linkEpoch, e.farLinkFree.count)
+        let outcome = (e.makespanCycles, e.linkEpoch, e.farLinkFree.count, e.farLinksLook)
         e.finishRecording()
         let t = try rec.finish()
-        return Outcome(messages: [], links: t.linkTotals, makespan: outcome.0, epoch: outcome.1, farLinks: outcome.2)
+        return Outcome(messages: [], links: t.linkTotals, makespan: outcome.0, epoch: outcome.1, farLinks: outcome.2, look: outcome.3)
     }
 
     private func assertShifted(_ late: Outcome, _ early: Outcome, by d: Int64, file: StaticString = #filePath, line: UInt = #line) {
@@ -133,6 +135,9 @@ final class LinkEpochTests: XCTestCase {
         let late = try delayedNeighbours(idle: true)
         XCTAssertEqual(late.epoch, 0, "a core finished at cycle 0 starts its next run there")
         XCTAssertGreaterThan(late.farLinks, 1024)
+        // The look over every core's clock found nothing to move to: the next waits for twice as
+        // many far links (not one look per booking).
+        XCTAssertEqual(late.look, 2048)
     }
 
     /// A run that starts far from the epoch moves it to its start; a later run on links booked
