@@ -54,16 +54,9 @@ extension MeshEngine {
         let link = p &* 4 &+ dir
         let w = Int64(ms.pointee.wavelets)
         let ls = links.base + link
-        let f = ls.pointee.free
-        let epoch = linkEpoch
-        let free = f == LinkState.farLink ? farLinkCycle(link) : epoch &+ Int64(f)
+        let free = linkFree(ls, link)
         let s = max(now, free)
-        let end = s &+ w &- epoch
-        if f != LinkState.farLink && UInt64(bitPattern: end) < UInt64(LinkState.farLink) {
-            ls.pointee.free = UInt32(truncatingIfNeeded: end)
-        } else {
-            setLinkFreeFar(ls, link, s &+ w, now: now)
-        }
+        setLinkFree(ls, link, s &+ w, now: now)
         accumulate(ls, link: link, cycles: w, bytes: ms.pointee.bytes, queued: free - now)
         if recordsWindows {
             recorder.linkWindow(link, start: s, cycles: w)
