@@ -103,14 +103,7 @@ extension MeshEngine {
     /// next look waits until the far links have doubled.
     @inline(never) func setLinkFreeFar(_ ls: UnsafeMutablePointer<LinkState>, _ link: Int, _ cycle: Int64, now: Int64) {
         if ls.pointee.free == LinkState.farLink { farLinkFree[link] = nil }
-        let offset = cycle - linkEpoch
-        if offset >= 0 && offset < Int64(LinkState.farLink) {
-            ls.pointee.free = UInt32(truncatingIfNeeded: offset)
-            return
-        }
-        ls.pointee.free = LinkState.farLink
-        farLinkFree[link] = cycle
-        if farLinkFree.count >= farLinksLook {
+        if placeLinkFree(ls, link, cycle) && farLinkFree.count >= farLinksLook {
             var earliest = now
             for c in 0..<geometry.coreCount { earliest = min(earliest, cores[c].time) }
             if earliest - linkEpoch > 1 << 30 {
@@ -127,20 +120,30 @@ extension MeshEngine {
     ///
     /// - Complexity: O(links).
     func rebaseLinks(to epoch: Int64) {
-        var far: [(Int, Int64)] = []
+        let oldEpoch = linkEpoch, oldFar = farLinkFree
+        linkEpoch = epoch
+        farLinkFree = [:]
         for l in 0..<links.count {
             let ls = links.base + l
-            let free = max(epoch, linkFree(ls, l))
-            if free - epoch < Int64(LinkState.farLink) {
-                ls.pointee.free = UInt32(truncatingIfNeeded: free - epoch)
-            } else {
-                ls.pointee.free = LinkState.farLink
-                far.append((l, free))
-            }
+            let f = ls.pointee.free
+            let free = f == LinkState.farLink ? oldFar[l]! : oldEpoch &+ Int64(f)
+            placeLinkFree(ls, l, max(epoch, free))
         }
-        farLinkFree = Dictionary(uniqueKeysWithValues: far)
-        farLinksLook = max(1024, 2 * far.count)
-        linkEpoch = epoch
+        farLinksLook = max(1024, 2 * farLinkFree.count)
+    }
+
+    /// Writes `cycle` (≥ `linkEpoch`) into link `link`'s record (at `ls`, not holding a far
+    /// cycle): near, or far in `farLinkFree`. Returns whether it went far.
+    @discardableResult
+    private func placeLinkFree(_ ls: UnsafeMutablePointer<LinkState>, _ link: Int, _ cycle: Int64) -> Bool {
+        let offset = cycle - linkEpoch
+        if offset >= 0 && offset < Int64(LinkState.farLink) {
+            ls.pointee.free = UInt32(truncatingIfNeeded: offset)
+            return false
+        }
+        ls.pointee.free = LinkState.farLink
+        farLinkFree[link] = cycle
+        return true
     }
 
     /// Adds one message's occupancy of a link to its totals (exact: 32-bit counters with carries).

@@ -39,7 +39,7 @@ extension TraceRecorder {
     public func runningTotals() -> RecorderTotals {
         let b = UnsafeBufferPointer(start: core.cores, count: core.count)
         return RecorderTotals(
-            computeCycles: core.totals(0), waitCycles: core.totals(1), macs: core.totals(2),
+            computeCycles: core.totals(.computeCycles), waitCycles: core.totals(.waitCycles), macs: core.totals(.macs),
             messagesSent: b.map(\.messagesSent), messages: summaryStore.messages,
             computeEvents: summaryStore.computeEvents, totalMacs: summaryStore.totalMacs,
             maxHops: summaryStore.maxHops, maxRelays: summaryStore.maxRelays)
@@ -52,9 +52,9 @@ extension TraceRecorder {
         precondition(d.computeCycles.count == core.count, "totals of another mesh")
         for c in 0..<core.count {
             let a = core.cores + c
-            core.add(d.computeCycles[c], to: &a.pointee.computeCycles, core: c, field: 0)
-            core.add(d.waitCycles[c], to: &a.pointee.waitCycles, core: c, field: 1)
-            core.add(d.macs[c], to: &a.pointee.macs, core: c, field: 2)
+            core.add(d.computeCycles[c], to: &a.pointee.computeCycles, core: c, total: .computeCycles)
+            core.add(d.waitCycles[c], to: &a.pointee.waitCycles, core: c, total: .waitCycles)
+            core.add(d.macs[c], to: &a.pointee.macs, core: c, total: .macs)
             a.pointee.messagesSent &+= d.messagesSent[c]
         }
         summaryStore.messages += d.messages

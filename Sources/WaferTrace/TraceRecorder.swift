@@ -122,8 +122,8 @@ public final class TraceRecorder {
     @inlinable @inline(__always)
     public func countCompute(core c: Int, cycles: Int64, macs: Int64) {
         let a = core.cores + c
-        core.add(cycles, to: &a.pointee.computeCycles, core: c, field: 0)
-        core.add(macs, to: &a.pointee.macs, core: c, field: 2)
+        core.add(cycles, to: &a.pointee.computeCycles, core: c, total: .computeCycles)
+        core.add(macs, to: &a.pointee.macs, core: c, total: .macs)
         summaryStore.computeEvents += 1
         summaryStore.totalMacs += macs
     }
@@ -131,7 +131,7 @@ public final class TraceRecorder {
     /// A wait span that is only counted (when `recordsEvents` is false). Inlined into the engine.
     @inlinable @inline(__always)
     public func countWait(core c: Int, cycles: Int64) {
-        core.add(cycles, to: &core.cores[c].waitCycles, core: c, field: 1)
+        core.add(cycles, to: &core.cores[c].waitCycles, core: c, total: .waitCycles)
     }
 
     /// A message that is only counted (when `recordsEvents` is false): the totals `message` adds
@@ -352,8 +352,13 @@ public protocol TraceTotalsSource: AnyObject {
     private var peakSram: [Int32] = []
     private var colours: [Int32] = []
     private var finish: [Int64] = []
-    /// The parts above 32 bits of the 64-bit totals, by `core * 3 + field` (0: compute cycles,
-    /// 1: wait cycles, 2: MACs): rare (a core's 2³²nd cycle or MAC), so kept aside.
+    /// The 64-bit totals an accumulator keeps the low 32 bits of.
+    @usableFromInline enum Total: Int {
+        case computeCycles, waitCycles, macs
+    }
+
+    /// The parts above 32 bits of the 64-bit totals, by `core * 3 + total.rawValue`: rare (a
+    /// core's 2³²nd cycle or MAC), so kept aside.
     @usableFromInline var high: [Int: Int64] = [:]
 
     init(count: Int) {
@@ -380,38 +385,38 @@ public protocol TraceTotalsSource: AnyObject {
     ///
     /// - Complexity: O(1).
     @inlinable @inline(__always)
-    func add(_ value: Int64, to field: inout UInt32, core c: Int, field number: Int) {
+    func add(_ value: Int64, to field: inout UInt32, core c: Int, total: Total) {
         let (sum, overflow) = field.addingReportingOverflow(UInt32(truncatingIfNeeded: value))
         field = sum
-        if overflow || value >> 32 != 0 { carry(value >> 32 &+ (overflow ? 1 : 0), core: c, field: number) }
+        if overflow || value >> 32 != 0 { carry(value >> 32 &+ (overflow ? 1 : 0), core: c, total: total) }
     }
 
     /// Adds `units` × 2³² to a total's high part. Out of line: rare.
-    @usableFromInline @inline(never) func carry(_ units: Int64, core c: Int, field: Int) {
-        high[c &* 3 &+ field, default: 0] &+= units << 32
+    @usableFromInline @inline(never) func carry(_ units: Int64, core c: Int, total: Total) {
+        high[c &* 3 &+ total.rawValue, default: 0] &+= units << 32
     }
 
-    /// Total `field` (0: compute cycles, 1: wait cycles, 2: MACs) of every core.
+    /// One total of every core.
     ///
     /// - Complexity: O(cores).
-    func totals(_ field: Int) -> [Int64] {
+    func totals(_ total: Total) -> [Int64] {
         let b = UnsafeBufferPointer(start: cores, count: count)
         var t: [Int64]
-        switch field {
-        case 0: t = b.map { Int64($0.computeCycles) }
-        case 1: t = b.map { Int64($0.waitCycles) }
-        default: t = b.map { Int64($0.macs) }
+        switch total {
+        case .computeCycles: t = b.map { Int64($0.computeCycles) }
+        case .waitCycles: t = b.map { Int64($0.waitCycles) }
+        case .macs: t = b.map { Int64($0.macs) }
         }
-        for (key, h) in high where key % 3 == field { t[key / 3] &+= h }
+        for (key, h) in high where key % 3 == total.rawValue { t[key / 3] &+= h }
         return t
     }
 
     func totals() -> CoreTotals {
         var t = CoreTotals(coreCount: count)
         let b = UnsafeBufferPointer(start: cores, count: count)
-        t.computeCycles = totals(0)
-        t.waitCycles = totals(1)
-        t.macs = totals(2)
+        t.computeCycles = totals(.computeCycles)
+        t.waitCycles = totals(.waitCycles)
+        t.macs = totals(.macs)
         t.messagesSent = b.map(\.messagesSent)
         if !finish.isEmpty { t.peakSramBytes = peakSram; t.colours = colours; t.finish = finish }
         return t
