@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: builds the benchmark harness (Benchmarks/, a separate SwiftPM package that depends
 # on this one) in release, runs every benchmark in its own process and writes bench/REPORT.md and
-# bench/results.json. Takes about 10 minutes on a 2-core host (most of it the release build).
+# bench/results.json. Takes about 55 minutes on a 2-core host, 18 of them the MeshGEMM on the whole
+# 750×994 fabric (750² cores, 8.2 G events: a MeshGEMM's events grow with the side cubed).
 #
 # Environment:
 #   BENCH_QUICK=1        smaller sizes (a smoke run of the harness, a minute or two)
@@ -9,6 +10,7 @@
 #                        the current one on the same command lines, alternated
 #   BASELINE_ROUNDS=n    rounds of those (default 3; the report keeps each command line's fastest)
 #   ENGINE_ROUNDS=n      rounds of the engine rows (default 3; the report keeps each row's fastest)
+#   FULL_GEMM=0          skip the full-fabric MeshGEMM (one round; on by default, off with BENCH_QUICK)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -59,10 +61,10 @@ part() { n=$((n + 1)); local cmd="$1"; shift; "$BIN" "$cmd" --out "$PARTS/$(prin
 
 BASELINE_ROUNDS="${BASELINE_ROUNDS:-3}"; ENGINE_ROUNDS="${ENGINE_ROUNDS:-3}"
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
-    GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024
+    GEMV_SIDES="64x64 128x128 256x256"; GEMM_SIDES="32x32 64x64 128x128"; GEMM_N=1024; FULL_GEMM="${FULL_GEMM:-0}"
     DECODE="8:8388608 16:4194304 32:1048576"; ROUNDS="10 40 160"; TOKENS=1; LONG_TOKENS="2 8 32"
 else
-    GEMV_SIDES="64x64 256x256 750x994"; GEMM_SIDES="64x64 128x128 256x256"; GEMM_N=2048
+    GEMV_SIDES="64x64 256x256 750x994"; GEMM_SIDES="64x64 128x128 256x256"; GEMM_N=2048; FULL_GEMM="${FULL_GEMM:-1}"
     DECODE="8:8388608 32:1048576 96:0"; ROUNDS="25 100 400"; TOKENS=3; LONG_TOKENS="4 16 64"
 fi
 
@@ -71,6 +73,10 @@ for round in $(seq "$ENGINE_ROUNDS"); do
     for m in $GEMV_SIDES; do part engine --kernel gemv --algo ktree --mesh "$m" --rows 8192 --cols 8192; done
     for m in $GEMM_SIDES; do part engine --kernel gemm --algo meshgemm --mesh "$m" --m $GEMM_N --k $GEMM_N --n $GEMM_N; done
 done
+if [[ "$FULL_GEMM" == 1 ]]; then
+    echo "bench: MeshGEMM on the whole 750x994 fabric (one round, ~18 minutes)"
+    part engine --kernel gemm --algo meshgemm --mesh 750x994 --m $GEMM_N --k $GEMM_N --n $GEMM_N
+fi
 
 echo "bench: real numerics against the dense reference"
 for d in $DECODE; do
