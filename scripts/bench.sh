@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: builds the benchmark harness (Benchmarks/, a separate SwiftPM package that depends
 # on this one) in release, runs every benchmark in its own process and writes bench/REPORT.md and
-# bench/results.json. Takes about 55 minutes on a 2-core host, 18 of them the MeshGEMM on the whole
+# bench/results.json. Takes about 35 minutes on a 2-core host, 16–18 of them the MeshGEMM on the whole
 # 750×994 fabric (750² cores, 8.2 G events: a MeshGEMM's events grow with the side cubed).
 #
 # Environment:
