@@ -177,7 +177,7 @@ enum Report {
         if let full = memoryRun(engine) {
             md.append("## 2. Memory")
             md.append("")
-            md.append("Largest engine run (\((full["sizes"] as? JSONObject)?["kernel"] ?? "?") on \((full["sizes"] as? JSONObject)?["mesh"] ?? "?"), `summary` detail): the per-core and per-link arrays of engine and recorder take **\(fmt(fig(full, "arrayBytesPerCore"), 1)) B per simulated core** (target ≤ 64); with everything else the engine and recorder hold (pools, queue, routes, ledger, buffered kernel spans) \(fmt(fig(full, "stateBytesPerCore"), 1)) B per core. Peak resident memory of the whole process **\(megabytes(Int(fig(full, "peakRSSBytes"))))** (target < 2 GB); set-up plus run \(fmt(fig(full, "setupSeconds") + fig(full, "runSeconds"), 2)) s (target < 10 s).")
+            md.append("Largest \(size(full, "kernel") ?? "?") run (on \(size(full, "mesh") ?? "?"), `summary` detail): the per-core and per-link arrays of engine and recorder take **\(fmt(fig(full, "arrayBytesPerCore"), 1)) B per simulated core** (target ≤ 64); with everything else the engine and recorder hold (pools, queue, routes, ledger, buffered kernel spans) \(fmt(fig(full, "stateBytesPerCore"), 1)) B per core. Peak resident memory of the whole process **\(megabytes(Int(fig(full, "peakRSSBytes"))))** (target < 2 GB); set-up plus run \(fmt(fig(full, "setupSeconds") + fig(full, "runSeconds"), 2)) s (target < 10 s).")
             md.append("")
             let f = full["figures"] as? JSONObject ?? [:]
             let parts = ((f["engineBreakdown"] as? [String: Int]) ?? [:]).map { ("engine: " + $0.key, $0.value) }
